@@ -1,0 +1,64 @@
+import formBody from "@fastify/formbody";
+import rateLimit from "@fastify/rate-limit";
+import { Ajv } from "ajv";
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
+import type { Config } from "../config.js";
+import { AppError } from "../services/errors.js";
+import type { Services } from "../services/services.js";
+import { installErrorHandling } from "./errors.js";
+import { installJsonParser } from "./json.js";
+import { depositRoutes } from "./routes/deposits.js";
+import { tokenRoutes } from "./routes/token.js";
+import { transferRoutes } from "./routes/transfers.js";
+import { walletRoutes } from "./routes/wallets.js";
+
+declare module "fastify" {
+  interface FastifyInstance {
+    services: Services;
+  }
+}
+
+export interface AppOptions {
+  services: Services;
+  config: Pick<Config, "bodyLimitBytes" | "rateLimitPerMinute">;
+  logger?: FastifyServerOptions["logger"];
+  onInvariantBroken?: (error: Error) => void;
+}
+
+/**
+ * Bodies are validated strictly: unknown fields and wrong types are refused, not stripped or
+ * coerced (Fastify's defaults would silently accept `{"wallet_id": 5}`). Query strings are the
+ * exception: everything there arrives as text, so numbers are coerced.
+ */
+function validatorCompiler() {
+  const strict = new Ajv({ removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false, strict: false });
+  const coercing = new Ajv({ removeAdditional: false, coerceTypes: true, useDefaults: true, allErrors: false, strict: false });
+  return ({ schema, httpPart }: { schema: object; httpPart?: string }) => (httpPart === "querystring" ? coercing : strict).compile(schema);
+}
+
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: options.config.bodyLimitBytes,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 128 },
+    return503OnClosing: false,
+  });
+  app.decorate("services", options.services);
+  app.decorateRequest("principal", null);
+  app.setValidatorCompiler(validatorCompiler());
+  installErrorHandling(app, { onInvariantBroken: options.onInvariantBroken ?? (() => process.exit(70)) });
+  installJsonParser(app);
+  await app.register(formBody, { bodyLimit: options.config.bodyLimitBytes });
+  await app.register(rateLimit, {
+    max: options.config.rateLimitPerMinute,
+    timeWindow: 60_000,
+    keyGenerator: (request) => String(request.headers["x-api-key"] ?? request.headers.authorization ?? request.ip),
+    errorResponseBuilder: (_request, context) =>
+      new AppError("rate_limited", `Too many requests; retry in ${Math.ceil(context.ttl / 1000)} s`, { limit: context.max }),
+  });
+  await app.register(tokenRoutes);
+  await app.register(walletRoutes);
+  await app.register(transferRoutes);
+  await app.register(depositRoutes);
+  return app;
+}

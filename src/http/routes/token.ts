@@ -1,0 +1,88 @@
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
+import { Type } from "typebox";
+import { OAuthError } from "../../services/credentials.js";
+
+/**
+ * OAuth 2.0 client credentials grant (RFC 6749 section 4.4). Errors here use the RFC's own
+ * format, `{"error": "invalid_client", "error_description": ...}`, because OAuth client libraries
+ * parse exactly that; DESIGN 1.4 asks for it.
+ */
+
+const TokenBody = Type.Object(
+  {
+    grant_type: Type.Optional(Type.String({ maxLength: 64 })),
+    client_id: Type.Optional(Type.String({ maxLength: 128 })),
+    client_secret: Type.Optional(Type.String({ maxLength: 256 })),
+    scope: Type.Optional(Type.String({ maxLength: 256 })),
+  },
+  // RFC 6749 section 3.2: unknown parameters are ignored, not refused.
+  { additionalProperties: true },
+);
+
+const TokenResponse = Type.Object({
+  access_token: Type.String(),
+  token_type: Type.Literal("Bearer"),
+  expires_in: Type.Integer(),
+  scope: Type.String(),
+});
+
+const OAuthErrorResponse = Type.Object({ error: Type.String(), error_description: Type.String() });
+
+export const tokenRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const { services } = app;
+
+  app.post(
+    "/o/token/",
+    {
+      schema: {
+        body: TokenBody,
+        response: { 200: TokenResponse, 400: OAuthErrorResponse, 401: OAuthErrorResponse, 413: OAuthErrorResponse },
+      },
+      errorHandler: oauthErrorHandler,
+    },
+    async (request, reply) => {
+      const { clientId, clientSecret } = clientCredentials(request.headers.authorization, request.body);
+      if (request.body.grant_type === undefined) throw new OAuthError("invalid_request", "grant_type is required");
+      if (request.body.grant_type !== "client_credentials")
+        throw new OAuthError("unsupported_grant_type", "Only client_credentials is supported");
+      const token = await services.credentials.issueToken(clientId, clientSecret, request.body.scope);
+      void reply.header("Cache-Control", "no-store").header("Pragma", "no-cache");
+      return { access_token: token.accessToken, token_type: "Bearer" as const, expires_in: token.expiresInSeconds, scope: token.scope };
+    },
+  );
+};
+
+/** Client authentication by HTTP Basic or in the body, never both (RFC 6749 section 2.3.1). */
+function clientCredentials(
+  authorization: string | undefined,
+  body: { client_id?: string | undefined; client_secret?: string | undefined },
+) {
+  const basic = authorization?.match(/^Basic\s+(\S+)$/i)?.[1];
+  if (basic !== undefined) {
+    if (body.client_secret !== undefined) throw new OAuthError("invalid_request", "Use one client authentication method, not two");
+    const decoded = Buffer.from(basic, "base64").toString("utf8");
+    const colon = decoded.indexOf(":");
+    if (colon < 0) throw new OAuthError("invalid_client", "Malformed Basic credentials");
+    return { clientId: decodeURIComponent(decoded.slice(0, colon)), clientSecret: decodeURIComponent(decoded.slice(colon + 1)) };
+  }
+  if (body.client_id === undefined || body.client_secret === undefined)
+    throw new OAuthError("invalid_client", "Client credentials are missing");
+  return { clientId: body.client_id, clientSecret: body.client_secret };
+}
+
+function oauthErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  void reply.header("Cache-Control", "no-store");
+  if (error instanceof OAuthError) {
+    if (error.error === "invalid_client") void reply.status(401).header("WWW-Authenticate", 'Basic realm="wallet"');
+    else void reply.status(400);
+    return reply.send({ error: error.error, error_description: error.description });
+  }
+  if (error.code === "FST_ERR_CTP_BODY_TOO_LARGE")
+    return reply.status(413).send({ error: "invalid_request", error_description: "Request body is too large" });
+  if (error.validation || (error.statusCode !== undefined && error.statusCode < 500)) {
+    return reply.status(400).send({ error: "invalid_request", error_description: error.message });
+  }
+  request.log.error({ err: error }, "unexpected error issuing a token");
+  return reply.status(500).send({ error: "server_error", error_description: "Internal server error" });
+}

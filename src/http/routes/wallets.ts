@@ -1,0 +1,100 @@
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import { Type } from "typebox";
+import { pathLookup, walletLookup } from "../../services/wallets.js";
+import { tenantAuth, tenantOf } from "../auth.js";
+import { AccountSummary, Balance, DEFAULT_PAGE_SIZE, ExternalIdField, MAX_PAGE_SIZE, responses, Wallet, WalletIds } from "../schemas.js";
+import { accountSummaryView, balanceView, walletView } from "../views.js";
+
+export const walletRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const { services } = app;
+  const { currencies } = services;
+
+  app.post(
+    "/wallets/",
+    {
+      preHandler: tenantAuth(services, "write"),
+      schema: {
+        body: Type.Object(
+          { name: Type.String({ minLength: 1, maxLength: 200 }), external_id: ExternalIdField },
+          { additionalProperties: false },
+        ),
+        response: responses({ 201: Wallet }),
+      },
+    },
+    async (request, reply) => {
+      const wallet = await services.wallets.create(tenantOf(request), request.body.name, request.body.external_id);
+      return reply.status(201).send(walletView(currencies, wallet, []));
+    },
+  );
+
+  app.get(
+    "/wallets/",
+    {
+      preHandler: tenantAuth(services, "read"),
+      schema: {
+        querystring: Type.Object(
+          {
+            limit: Type.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE }),
+            offset: Type.Integer({ minimum: 0, maximum: 1_000_000_000, default: 0 }),
+          },
+          { additionalProperties: false },
+        ),
+        response: responses({
+          200: Type.Object({ accounts: Type.Array(Wallet), total: Type.Integer(), limit: Type.Integer(), offset: Type.Integer() }),
+        }),
+      },
+    },
+    async (request) => {
+      const { limit, offset } = request.query;
+      const page = await services.wallets.list(tenantOf(request), limit, offset);
+      return {
+        accounts: page.wallets.map((entry) => walletView(currencies, entry.wallet, entry.accounts)),
+        total: page.total,
+        limit,
+        offset,
+      };
+    },
+  );
+
+  app.get(
+    "/wallets/:id/",
+    {
+      preHandler: tenantAuth(services, "read"),
+      schema: {
+        params: Type.Object({ id: Type.String({ maxLength: 64 }) }, { additionalProperties: false }),
+        response: responses({ 200: Wallet }),
+      },
+    },
+    async (request) => {
+      const { wallet, accounts } = await services.wallets.get(tenantOf(request), pathLookup(request.params.id));
+      return walletView(currencies, wallet, accounts);
+    },
+  );
+
+  app.post(
+    "/wallets/balances/",
+    {
+      preHandler: tenantAuth(services, "read", "write"),
+      schema: {
+        body: Type.Object(WalletIds, { additionalProperties: false }),
+        response: responses({ 200: Type.Object({ account: AccountSummary, balances: Type.Array(Balance) }) }),
+      },
+    },
+    async (request) => {
+      const { wallet, accounts } = await services.wallets.get(tenantOf(request), walletLookup(request.body));
+      return { account: accountSummaryView(wallet), balances: accounts.map((account) => balanceView(currencies, account)) };
+    },
+  );
+
+  app.get(
+    "/master/balances/",
+    {
+      preHandler: tenantAuth(services, "read"),
+      schema: { response: responses({ 200: Type.Object({ balances: Type.Array(Balance) }) }) },
+    },
+    async (request) => {
+      const accounts = await services.wallets.masterAccounts(tenantOf(request));
+      return { balances: accounts.map((account) => balanceView(currencies, account)) };
+    },
+  );
+};

@@ -1,0 +1,79 @@
+import { type TSchema, Type } from "typebox";
+
+/** Shared TypeBox schemas: every body closed to unknown fields, every string bounded. */
+
+export const MAX_PAGE_SIZE = 100;
+export const DEFAULT_PAGE_SIZE = 20;
+
+export const ErrorResponse = Type.Object(
+  {
+    error: Type.Object({
+      code: Type.String(),
+      message: Type.String(),
+      details: Type.Object({}, { additionalProperties: true }),
+    }),
+  },
+  { additionalProperties: false },
+);
+
+/** The error statuses a route can answer besides its success. */
+export const ERROR_RESPONSES = {
+  400: ErrorResponse,
+  401: ErrorResponse,
+  403: ErrorResponse,
+  404: ErrorResponse,
+  409: ErrorResponse,
+  413: ErrorResponse,
+  429: ErrorResponse,
+  500: ErrorResponse,
+} as const;
+
+export const responses = <S extends Record<number, TSchema>>(success: S) => ({ ...success, ...ERROR_RESPONSES });
+
+export const WalletIdField = Type.String({ minLength: 1, maxLength: 64, description: "The system-assigned wallet identifier" });
+export const ExternalIdField = Type.String({ minLength: 1, maxLength: 128, description: "Your unique identifier for the wallet" });
+export const CurrencyField = Type.String({ minLength: 2, maxLength: 16, pattern: "^[A-Za-z0-9]+$" });
+export const AmountField = Type.Union([Type.String({ minLength: 1, maxLength: 40 }), Type.Number()], {
+  description: "A positive decimal, as a string (preferred) or a JSON number",
+});
+
+export const WalletIds = {
+  wallet_id: Type.Optional(WalletIdField),
+  external_id: Type.Optional(ExternalIdField),
+};
+
+export const Balance = Type.Object({
+  currency: Type.String(),
+  amount: Type.String(),
+  pending_amount: Type.String(),
+  available_balance: Type.String(),
+});
+
+export const AccountSummary = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  external_id: Type.String(),
+  wallet_id: Type.String(),
+});
+
+export const Wallet = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  external_id: Type.String(),
+  wallet_id: Type.String(),
+  created: Type.String(),
+  updated: Type.String(),
+  balances: Type.Array(Balance),
+});
+
+export const TransferStatusField = Type.Union([Type.Literal("posted"), Type.Literal("pending"), Type.Literal("voided")]);
+export const TransferTypeField = Type.Union([Type.Literal("to_sub"), Type.Literal("to_master"), Type.Literal("deposit")]);
+
+export const Transfer = Type.Object({
+  id: Type.String(),
+  transfer_type: TransferTypeField,
+  currency: Type.String(),
+  amount: Type.String(),
+  status: TransferStatusField,
+  created_at: Type.String(),
+});

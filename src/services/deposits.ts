@@ -1,0 +1,117 @@
+import { randomUUID } from "node:crypto";
+import type { Currency, CurrencyRegistry } from "../ledger/currencies.js";
+import { type DepositStep, depositStep, statusAfter } from "../ledger/deposits.js";
+import type { AccountKey, DepositRecord, Store, WalletLookup, WriteTx } from "../store/store.js";
+import { AppError, walletNotFound } from "./errors.js";
+import { move, parseMoney, resolvePending } from "./movements.js";
+import { masterKey, walletKey } from "./transfers.js";
+
+export interface DepositReportRequest {
+  tenantId: string;
+  /** The wallet credited, or undefined for the tenant's master account. */
+  lookup: WalletLookup | undefined;
+  currency: string;
+  amount: string | number;
+  txHash: string;
+  confirmations: number;
+  status?: "confirmed" | "dropped" | undefined;
+}
+
+export interface DepositView {
+  deposit: DepositRecord;
+  requiredConfirmations: number;
+  currency: Currency;
+}
+
+const chainKey = (tenantId: string, currency: string): AccountKey => ({ tenantId, ownerKind: "chain", walletUuid: null, currency });
+
+/**
+ * Blockchain deposits, reported by the operator's chain watcher with a system key. The money
+ * comes from the tenant's chain account (the outside world, which may go negative) so every
+ * tenant and currency still sums to zero.
+ */
+export class DepositService {
+  constructor(
+    private readonly store: Store,
+    private readonly currencies: CurrencyRegistry,
+  ) {}
+
+  async report(request: DepositReportRequest): Promise<DepositView> {
+    const { currency, amount } = parseMoney(this.currencies, request.currency, request.amount);
+    if (!(await this.store.findTenant(request.tenantId))) throw new AppError("not_found", "Tenant not found");
+    const final = request.status === "confirmed" || request.confirmations >= currency.requiredConfirmations;
+    const deposit = await this.store.write(async (tx) => {
+      const wallet = request.lookup && (await tx.findWallet(request.tenantId, request.lookup));
+      if (request.lookup && !wallet) throw walletNotFound();
+      const credit = wallet ? walletKey(wallet, currency.code) : masterKey(request.tenantId, currency.code);
+      const existing = await tx.findDeposit(currency.code, request.txHash);
+      if (existing) assertSameDeposit(existing, request.tenantId, wallet?.id ?? null, amount);
+      const step = depositStep(existing?.status, { final, dropped: request.status === "dropped" });
+      const transferId = await this.#applyStep(tx, step, existing, { currency, amount, credit, request, walletUuid: wallet?.id ?? null });
+      const now = new Date().toISOString();
+      const next: DepositRecord = {
+        id: existing?.id ?? randomUUID(),
+        tenantId: request.tenantId,
+        walletUuid: wallet?.id ?? null,
+        currency: currency.code,
+        txHash: request.txHash,
+        amount,
+        confirmations: Math.max(existing?.confirmations ?? 0, request.confirmations),
+        status: statusAfter(step, existing?.status),
+        transferId,
+        createdAt: existing?.createdAt ?? now,
+        updatedAt: now,
+      };
+      await tx.saveDeposit(next);
+      return next;
+    });
+    return { deposit, requiredConfirmations: currency.requiredConfirmations, currency };
+  }
+
+  async #applyStep(
+    tx: WriteTx,
+    step: DepositStep,
+    existing: DepositRecord | undefined,
+    context: { currency: Currency; amount: bigint; credit: AccountKey; request: DepositReportRequest; walletUuid: string | null },
+  ): Promise<string | null> {
+    const { currency, amount, credit, request, walletUuid } = context;
+    switch (step) {
+      case "credit_pending":
+      case "credit_posted": {
+        const phase = step === "credit_pending" ? "pending" : "posted";
+        const debit = chainKey(request.tenantId, currency.code);
+        const transfer = await move(tx, {
+          tenantId: request.tenantId,
+          currency,
+          debit,
+          credit,
+          amount,
+          phase,
+          transferType: "deposit",
+          walletUuid,
+        });
+        return transfer.id;
+      }
+      case "post_pending":
+      case "void_pending": {
+        const pending = existing?.transferId ? await tx.findTransfer(existing.transferId) : undefined;
+        if (!pending) throw new Error(`pending deposit ${existing?.id} has no transfer`);
+        await resolvePending(tx, pending, step === "post_pending" ? "post" : "void");
+        return pending.id;
+      }
+      case "refuse_drop":
+        throw new AppError("conflict", "A confirmed deposit cannot be dropped", { tx_hash: request.txHash, status: "confirmed" });
+      default:
+        return existing?.transferId ?? null;
+    }
+  }
+}
+
+/** A transaction hash names one deposit; a report that disagrees with it is refused. */
+function assertSameDeposit(existing: DepositRecord, tenantId: string, walletUuid: string | null, amount: bigint): void {
+  if (existing.tenantId !== tenantId || existing.walletUuid !== walletUuid || existing.amount !== amount) {
+    throw new AppError("conflict", "This tx_hash was already reported with a different tenant, wallet or amount", {
+      tx_hash: existing.txHash,
+    });
+  }
+}

@@ -1,0 +1,32 @@
+/**
+ * The closed list of error codes (DESIGN 1.1). Services throw AppError with one of these; the
+ * HTTP layer maps each code to its status once. Anything else is a bug, answered as a bare 500.
+ */
+export const ERROR_CODES = [
+  "invalid_request",
+  "duplicate_external_id",
+  "insufficient_funds",
+  "unauthorized",
+  "forbidden",
+  "not_found",
+  "conflict",
+  "payload_too_large",
+  "rate_limited",
+  "server_error",
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export class AppError extends Error {
+  override name = "AppError";
+
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+}
+
+export const walletNotFound = () => new AppError("not_found", "Wallet not found");

@@ -1,0 +1,86 @@
+import { randomUUID } from "node:crypto";
+import { applyTransfer, postPending, type TransferPhase, voidPending } from "../ledger/accounts.js";
+import type { Currency, CurrencyRegistry } from "../ledger/currencies.js";
+import { AmountError, formatAmount, parseAmount } from "../ledger/money.js";
+import type { AccountKey, TransferRecord, TransferType, WriteTx } from "../store/store.js";
+import { AppError } from "./errors.js";
+
+/**
+ * The two primitives every use case moves money with, inside a store transaction: open a
+ * transfer (posted at once or pending) and resolve a pending one. Both go through the ledger
+ * core, so its rules hold for every caller.
+ */
+
+export interface MoveRequest {
+  tenantId: string;
+  currency: Currency;
+  debit: AccountKey;
+  credit: AccountKey;
+  amount: bigint;
+  phase: TransferPhase;
+  transferType: TransferType;
+  walletUuid: string | null;
+}
+
+export async function move(tx: WriteTx, request: MoveRequest): Promise<TransferRecord> {
+  const [debit, credit] = await tx.openAccounts([request.debit, request.credit]);
+  if (!debit || !credit) throw new Error("store opened fewer accounts than asked");
+  const applied = applyTransfer(debit, credit, request.amount, request.phase);
+  if (!applied.ok) {
+    throw new AppError("insufficient_funds", "Insufficient funds", {
+      currency: request.currency.code,
+      available_balance: formatAmount(applied.available, request.currency.decimals),
+      requested_amount: formatAmount(request.amount, request.currency.decimals),
+    });
+  }
+  await tx.saveAccounts([applied.debit, applied.credit]);
+  const transfer: TransferRecord = {
+    id: randomUUID(),
+    tenantId: request.tenantId,
+    currency: request.currency.code,
+    flag: request.phase,
+    debitAccountId: debit.id,
+    creditAccountId: credit.id,
+    amount: request.amount,
+    pendingId: null,
+    transferType: request.transferType,
+    walletUuid: request.walletUuid,
+    status: request.phase,
+    createdAt: new Date().toISOString(),
+  };
+  await tx.insertTransfer(transfer);
+  return transfer;
+}
+
+/** Posts all of a pending transfer, or voids it, and marks it with the outcome. */
+export async function resolvePending(tx: WriteTx, pending: TransferRecord, outcome: "post" | "void"): Promise<void> {
+  if (pending.status !== "pending") throw new Error(`transfer ${pending.id} is not pending`);
+  const [debit, credit] = await tx.lockAccountsById([pending.debitAccountId, pending.creditAccountId]);
+  if (!debit || !credit) throw new Error(`accounts of pending transfer ${pending.id} are missing`);
+  const applied =
+    outcome === "post" ? postPending(debit, credit, pending.amount, pending.amount) : voidPending(debit, credit, pending.amount);
+  if (!applied.ok) throw new Error("resolving a pending transfer cannot fail on funds");
+  await tx.saveAccounts([applied.debit, applied.credit]);
+  await tx.insertTransfer({
+    ...pending,
+    id: randomUUID(),
+    flag: outcome === "post" ? "post_pending" : "void_pending",
+    pendingId: pending.id,
+    transferType: null,
+    status: outcome === "post" ? "posted" : "voided",
+    createdAt: new Date().toISOString(),
+  });
+  await tx.setTransferStatus(pending.id, outcome === "post" ? "posted" : "voided");
+}
+
+/** Reads a currency code and an amount from a request, or refuses them with invalid_request. */
+export function parseMoney(currencies: CurrencyRegistry, code: string, amount: string | number): { currency: Currency; amount: bigint } {
+  const currency = currencies.find(code);
+  if (!currency) throw new AppError("invalid_request", `Unknown currency: ${code}`, { field: "currency" });
+  try {
+    return { currency, amount: parseAmount(amount, currency.decimals) };
+  } catch (error) {
+    if (error instanceof AmountError) throw new AppError("invalid_request", `Invalid amount: ${error.message}`, { field: "amount" });
+    throw error;
+  }
+}

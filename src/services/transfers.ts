@@ -1,0 +1,87 @@
+import type { CurrencyRegistry } from "../ledger/currencies.js";
+import type { AccountKey, Store, TransferRecord, TransferStatus, TransferType, WalletLookup, WalletRecord } from "../store/store.js";
+import { walletNotFound } from "./errors.js";
+import { move, parseMoney } from "./movements.js";
+
+export interface TransferRequest {
+  tenantId: string;
+  lookup: WalletLookup;
+  currency: string;
+  amount: string | number;
+}
+
+export interface HistoryRequest {
+  tenantId: string;
+  lookup: WalletLookup;
+  status?: TransferStatus | undefined;
+  transferType?: TransferType | undefined;
+  currency?: string | undefined;
+  limit: number;
+  offset: number;
+}
+
+export const masterKey = (tenantId: string, currency: string): AccountKey => ({
+  tenantId,
+  ownerKind: "master",
+  walletUuid: null,
+  currency,
+});
+export const walletKey = (wallet: WalletRecord, currency: string): AccountKey => ({
+  tenantId: wallet.tenantId,
+  ownerKind: "wallet",
+  walletUuid: wallet.id,
+  currency,
+});
+
+/** Moves funds between the tenant's master account and one of its wallets. */
+export class TransferService {
+  constructor(
+    private readonly store: Store,
+    private readonly currencies: CurrencyRegistry,
+  ) {}
+
+  transferToUser(request: TransferRequest): Promise<TransferRecord> {
+    return this.#move(request, "to_sub");
+  }
+
+  withdrawToMaster(request: TransferRequest): Promise<TransferRecord> {
+    return this.#move(request, "to_master");
+  }
+
+  #move(request: TransferRequest, transferType: "to_sub" | "to_master"): Promise<TransferRecord> {
+    const { currency, amount } = parseMoney(this.currencies, request.currency, request.amount);
+    return this.store.write(async (tx) => {
+      const wallet = await tx.findWallet(request.tenantId, request.lookup);
+      if (!wallet) throw walletNotFound();
+      const master = masterKey(request.tenantId, currency.code);
+      const player = walletKey(wallet, currency.code);
+      return move(tx, {
+        tenantId: request.tenantId,
+        currency,
+        debit: transferType === "to_sub" ? master : player,
+        credit: transferType === "to_sub" ? player : master,
+        amount,
+        phase: "posted",
+        transferType,
+        walletUuid: wallet.id,
+      });
+    });
+  }
+
+  async history(request: HistoryRequest) {
+    const wallet = await this.store.findWallet(request.tenantId, request.lookup);
+    if (!wallet) throw walletNotFound();
+    const currency =
+      request.currency === undefined ? undefined : (this.currencies.find(request.currency)?.code ?? request.currency.toUpperCase());
+    const page = await this.store.listTransfers({
+      tenantId: request.tenantId,
+      walletUuid: wallet.id,
+      status: request.status,
+      transferType: request.transferType,
+      currency,
+      limit: request.limit,
+      offset: request.offset,
+    });
+    return { wallet, ...page };
+  }
+}

@@ -1,0 +1,63 @@
+import { randomBytes, randomUUID } from "node:crypto";
+import type { AccountRecord, Store, WalletLookup, WalletRecord } from "../store/store.js";
+import { AppError, walletNotFound } from "./errors.js";
+
+const WALLET_ID_PATTERN = /^w_[a-z0-9]{12,}$/;
+const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export interface WalletWithAccounts {
+  wallet: WalletRecord;
+  accounts: AccountRecord[];
+}
+
+/** `w_` and 16 base-36 characters from 80 random bits: readable, unguessable, fixed length. */
+export function newWalletId(): string {
+  const value = BigInt(`0x${randomBytes(10).toString("hex")}`);
+  return `w_${value.toString(36).padStart(16, "0")}`;
+}
+
+/** The specification's rule: one of the two is required, and wallet_id takes precedence. */
+export function walletLookup(ids: { wallet_id?: string | undefined; external_id?: string | undefined }): WalletLookup {
+  if (ids.wallet_id !== undefined) return { by: "wallet_id", value: ids.wallet_id };
+  if (ids.external_id !== undefined) return { by: "external_id", value: ids.external_id };
+  throw new AppError("invalid_request", "Either wallet_id or external_id is required", { fields: ["wallet_id", "external_id"] });
+}
+
+/** A path segment names a wallet by its wallet_id or its UUID; anything else cannot exist. */
+export function pathLookup(segment: string): WalletLookup | undefined {
+  if (WALLET_ID_PATTERN.test(segment)) return { by: "wallet_id", value: segment };
+  if (UUID_PATTERN.test(segment)) return { by: "id", value: segment.toLowerCase() };
+  return undefined;
+}
+
+export class WalletService {
+  constructor(private readonly store: Store) {}
+
+  async create(tenantId: string, name: string, externalId: string): Promise<WalletRecord> {
+    const now = new Date().toISOString();
+    const wallet: WalletRecord = { id: randomUUID(), walletId: newWalletId(), tenantId, name, externalId, createdAt: now, updatedAt: now };
+    const outcome = await this.store.write((tx) => tx.insertWallet(wallet));
+    if (outcome === "duplicate_external_id") {
+      throw new AppError("duplicate_external_id", "A wallet with this external_id already exists", { external_id: externalId });
+    }
+    return wallet;
+  }
+
+  async get(tenantId: string, lookup: WalletLookup | undefined): Promise<WalletWithAccounts> {
+    const found = lookup && (await this.store.findWalletWithAccounts(tenantId, lookup));
+    if (!found) throw walletNotFound();
+    return found;
+  }
+
+  async list(tenantId: string, limit: number, offset: number) {
+    const { wallets, total } = await this.store.listWallets(tenantId, limit, offset);
+    const accounts = await this.store.listWalletAccounts(wallets.map((wallet) => wallet.id));
+    const byWallet = new Map<string | null, AccountRecord[]>();
+    for (const account of accounts) byWallet.set(account.walletUuid, [...(byWallet.get(account.walletUuid) ?? []), account]);
+    return { total, wallets: wallets.map((wallet) => ({ wallet, accounts: byWallet.get(wallet.id) ?? [] })) };
+  }
+
+  async masterAccounts(tenantId: string): Promise<AccountRecord[]> {
+    return this.store.listMasterAccounts(tenantId);
+  }
+}

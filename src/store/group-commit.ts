@@ -1,0 +1,55 @@
+/**
+ * Group commit (TigerBeetle's lesson, DESIGN 2): work that arrives while a transaction is being
+ * committed waits and is then run, in arrival order, inside the next single transaction. Each
+ * piece keeps its own result or error; all are answered only after that commit is durable, so a
+ * durable commit is paid once per batch instead of once per movement.
+ */
+
+export interface BatchItem<Tx> {
+  work: (tx: Tx) => Promise<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+export type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+/** Runs a batch in one transaction and returns each item's outcome, or throws if the commit fails. */
+export type BatchRunner<Tx> = (items: BatchItem<Tx>[]) => Promise<Outcome[]>;
+
+export const MAX_BATCH_ITEMS = 8190;
+
+export class GroupCommitter<Tx> {
+  readonly #queue: BatchItem<Tx>[] = [];
+  #running = false;
+
+  constructor(private readonly runBatch: BatchRunner<Tx>) {}
+
+  submit<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.#queue.push({ work, resolve: resolve as (value: unknown) => void, reject });
+      if (!this.#running) this.#schedule();
+    });
+  }
+
+  #schedule(): void {
+    this.#running = true;
+    // setImmediate lets every request that is already parsed join the batch before it starts.
+    setImmediate(() => void this.#flush());
+  }
+
+  async #flush(): Promise<void> {
+    const batch = this.#queue.splice(0, MAX_BATCH_ITEMS);
+    try {
+      const outcomes = await this.runBatch(batch);
+      batch.forEach((item, index) => {
+        const outcome = outcomes[index];
+        if (outcome?.ok) item.resolve(outcome.value);
+        else item.reject(outcome ? outcome.error : new Error("batch lost an outcome"));
+      });
+    } catch (error) {
+      for (const item of batch) item.reject(error);
+    }
+    if (this.#queue.length > 0) this.#schedule();
+    else this.#running = false;
+  }
+}

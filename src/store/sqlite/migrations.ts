@@ -1,0 +1,105 @@
+import type Database from "better-sqlite3";
+
+/**
+ * Schema migrations, applied in order on start inside one transaction each. Money columns are
+ * TEXT holding integer minor units: SQLite integers stop at 64 bits and 18-decimal assets need
+ * more (DESIGN 1.2); the ledger core does all arithmetic in bigint.
+ */
+const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE tenants (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    created_at TEXT NOT NULL
+  );
+  CREATE TABLE api_keys (
+    id TEXT PRIMARY KEY,
+    tenant_id TEXT REFERENCES tenants(id),
+    key_hash TEXT NOT NULL UNIQUE,
+    scopes TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    revoked_at TEXT
+  );
+  CREATE TABLE oauth_clients (
+    client_id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL REFERENCES tenants(id),
+    secret_hash TEXT NOT NULL,
+    scopes TEXT NOT NULL,
+    created_at TEXT NOT NULL
+  );
+  CREATE TABLE settings (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+  );
+  CREATE TABLE wallets (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    wallet_id TEXT NOT NULL UNIQUE,
+    tenant_id TEXT NOT NULL REFERENCES tenants(id),
+    name TEXT NOT NULL,
+    external_id TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    UNIQUE (tenant_id, external_id)
+  );
+  CREATE TABLE accounts (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    tenant_id TEXT NOT NULL REFERENCES tenants(id),
+    owner_kind TEXT NOT NULL CHECK (owner_kind IN ('wallet', 'master', 'chain')),
+    wallet_uuid TEXT REFERENCES wallets(id),
+    currency TEXT NOT NULL,
+    debits_must_not_exceed_credits INTEGER NOT NULL,
+    credits_posted TEXT NOT NULL,
+    debits_posted TEXT NOT NULL,
+    credits_pending TEXT NOT NULL,
+    debits_pending TEXT NOT NULL
+  );
+  CREATE UNIQUE INDEX accounts_owner ON accounts (tenant_id, owner_kind, ifnull(wallet_uuid, ''), currency);
+  CREATE INDEX accounts_wallet ON accounts (wallet_uuid, seq);
+  CREATE TABLE transfers (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    tenant_id TEXT NOT NULL,
+    currency TEXT NOT NULL,
+    flag TEXT NOT NULL CHECK (flag IN ('posted', 'pending', 'post_pending', 'void_pending')),
+    debit_account_id TEXT NOT NULL REFERENCES accounts(id),
+    credit_account_id TEXT NOT NULL REFERENCES accounts(id),
+    amount TEXT NOT NULL,
+    pending_id TEXT REFERENCES transfers(id),
+    transfer_type TEXT,
+    wallet_uuid TEXT,
+    status TEXT NOT NULL,
+    created_at TEXT NOT NULL
+  );
+  CREATE INDEX transfers_wallet ON transfers (wallet_uuid, seq) WHERE transfer_type IS NOT NULL;
+  CREATE UNIQUE INDEX transfers_resolution ON transfers (pending_id) WHERE pending_id IS NOT NULL;
+  CREATE TABLE deposits (
+    id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL REFERENCES tenants(id),
+    wallet_uuid TEXT REFERENCES wallets(id),
+    currency TEXT NOT NULL,
+    tx_hash TEXT NOT NULL,
+    amount TEXT NOT NULL,
+    confirmations INTEGER NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'confirmed', 'dropped')),
+    transfer_id TEXT REFERENCES transfers(id),
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    UNIQUE (currency, tx_hash)
+  );
+  `,
+];
+
+export function migrate(db: Database.Database): void {
+  db.exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)");
+  // One immediate transaction for the read and the changes, so two processes starting at
+  // once cannot both apply the same migration.
+  db.transaction(() => {
+    const applied = (db.prepare("SELECT count(*) AS n FROM schema_migrations").get() as { n: number }).n;
+    MIGRATIONS.slice(applied).forEach((sql, index) => {
+      db.exec(sql);
+      db.prepare("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)").run(applied + index + 1, new Date().toISOString());
+    });
+  }).immediate();
+}

@@ -1,0 +1,396 @@
+import { randomUUID } from "node:crypto";
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import Database from "better-sqlite3";
+import type { ReplayAccount, ReplayTransfer } from "../../ledger/replay.js";
+import { type BatchItem, GroupCommitter, type Outcome } from "../group-commit.js";
+import type {
+  AccountKey,
+  AccountRecord,
+  ApiKeyRecord,
+  ClientRecord,
+  DepositRecord,
+  Store,
+  TenantRecord,
+  TransferFilter,
+  TransferRecord,
+  TransferStatus,
+  WalletLookup,
+  WalletRecord,
+  WriteTx,
+} from "../store.js";
+import { migrate } from "./migrations.js";
+import {
+  type AccountRow,
+  accountFromRow,
+  accountToRow,
+  type DepositRow,
+  depositFromRow,
+  depositToRow,
+  scopesFromText,
+  type TransferRow,
+  transferFromRow,
+  transferToRow,
+  type WalletRow,
+  walletFromRow,
+} from "./rows.js";
+
+const LOOKUP_COLUMN = { id: "id", wallet_id: "wallet_id", external_id: "external_id" } as const;
+const ACCOUNT_COLUMNS =
+  "a.id, a.tenant_id, a.owner_kind, a.wallet_uuid, a.currency, a.debits_must_not_exceed_credits, a.credits_posted, a.debits_posted, a.credits_pending, a.debits_pending";
+const WALLET_COLUMNS = "w.id, w.wallet_id, w.tenant_id, w.name, w.external_id, w.created_at, w.updated_at";
+
+function openConnection(file: string): Database.Database {
+  const db = new Database(file);
+  db.pragma("journal_mode = WAL");
+  // FULL: a commit is on disk before the request that made it is answered (DESIGN 2).
+  db.pragma("synchronous = FULL");
+  db.pragma("busy_timeout = 5000");
+  db.pragma("foreign_keys = ON");
+  return db;
+}
+
+/**
+ * The embedded store. One writer connection runs group-committed batches; a second connection
+ * serves reads, so a read never sees a batch that has not committed yet.
+ */
+export class SqliteStore implements Store {
+  readonly kind = "sqlite";
+  readonly #writer: Database.Database;
+  readonly #reader: Database.Database;
+  readonly #tx: SqliteWriteTx;
+  readonly #committer: GroupCommitter<WriteTx>;
+  readonly #statements;
+
+  constructor(readonly file: string) {
+    mkdirSync(dirname(file), { recursive: true });
+    this.#writer = openConnection(file);
+    migrate(this.#writer);
+    this.#reader = openConnection(file);
+    this.#tx = new SqliteWriteTx(this.#writer);
+    this.#committer = new GroupCommitter<WriteTx>((items) => this.#runBatch(items));
+    this.#statements = prepareReads(this.#reader);
+  }
+
+  async close(): Promise<void> {
+    this.#reader.close();
+    this.#writer.close();
+  }
+
+  write<T>(work: (tx: WriteTx) => Promise<T>): Promise<T> {
+    return this.#committer.submit(work);
+  }
+
+  async #runBatch(items: BatchItem<WriteTx>[]): Promise<Outcome[]> {
+    const db = this.#writer;
+    db.exec("BEGIN IMMEDIATE");
+    const outcomes: Outcome[] = [];
+    try {
+      for (const item of items) {
+        // A savepoint per item: one item's failure undoes only its own writes.
+        db.exec("SAVEPOINT item");
+        try {
+          outcomes.push({ ok: true, value: await item.work(this.#tx) });
+          db.exec("RELEASE item");
+        } catch (error) {
+          db.exec("ROLLBACK TO item");
+          db.exec("RELEASE item");
+          outcomes.push({ ok: false, error });
+        }
+      }
+      db.exec("COMMIT");
+    } catch (error) {
+      if (db.inTransaction) db.exec("ROLLBACK");
+      throw error;
+    }
+    return outcomes;
+  }
+
+  async insertTenant(tenant: TenantRecord): Promise<void> {
+    this.#writer.prepare("INSERT INTO tenants (id, name, created_at) VALUES (?, ?, ?)").run(tenant.id, tenant.name, tenant.createdAt);
+  }
+
+  async findTenant(id: string): Promise<TenantRecord | undefined> {
+    const row = this.#statements.tenant.get(id) as { id: string; name: string; created_at: string } | undefined;
+    return row && { id: row.id, name: row.name, createdAt: row.created_at };
+  }
+
+  async insertApiKey(key: ApiKeyRecord): Promise<void> {
+    this.#writer
+      .prepare("INSERT INTO api_keys (id, tenant_id, key_hash, scopes, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?)")
+      .run(key.id, key.tenantId, key.keyHash, key.scopes.join(","), key.createdAt, key.revokedAt);
+  }
+
+  async findApiKeyByHash(keyHash: string): Promise<ApiKeyRecord | undefined> {
+    const row = this.#statements.apiKey.get(keyHash) as
+      | { id: string; tenant_id: string | null; key_hash: string; scopes: string; created_at: string; revoked_at: string | null }
+      | undefined;
+    return (
+      row && {
+        id: row.id,
+        tenantId: row.tenant_id,
+        keyHash: row.key_hash,
+        scopes: scopesFromText(row.scopes),
+        createdAt: row.created_at,
+        revokedAt: row.revoked_at,
+      }
+    );
+  }
+
+  async revokeApiKey(id: string, revokedAt: string): Promise<boolean> {
+    const result = this.#writer.prepare("UPDATE api_keys SET revoked_at = coalesce(revoked_at, ?) WHERE id = ?").run(revokedAt, id);
+    return result.changes === 1;
+  }
+
+  async insertClient(client: ClientRecord): Promise<void> {
+    this.#writer
+      .prepare("INSERT INTO oauth_clients (client_id, tenant_id, secret_hash, scopes, created_at) VALUES (?, ?, ?, ?, ?)")
+      .run(client.clientId, client.tenantId, client.secretHash, client.scopes.join(","), client.createdAt);
+  }
+
+  async findClient(clientId: string): Promise<ClientRecord | undefined> {
+    const row = this.#statements.client.get(clientId) as
+      | { client_id: string; tenant_id: string; secret_hash: string; scopes: string; created_at: string }
+      | undefined;
+    return (
+      row && {
+        clientId: row.client_id,
+        tenantId: row.tenant_id,
+        secretHash: row.secret_hash,
+        scopes: scopesFromText(row.scopes),
+        createdAt: row.created_at,
+      }
+    );
+  }
+
+  async getOrInsertSetting(name: string, value: string): Promise<string> {
+    this.#writer.prepare("INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING").run(name, value);
+    return (this.#writer.prepare("SELECT value FROM settings WHERE name = ?").get(name) as { value: string }).value;
+  }
+
+  async findWallet(tenantId: string, lookup: WalletLookup): Promise<WalletRecord | undefined> {
+    const row = this.#statements.wallet[lookup.by].get(tenantId, lookup.value) as WalletRow | undefined;
+    return row && walletFromRow(row);
+  }
+
+  async findWalletWithAccounts(tenantId: string, lookup: WalletLookup) {
+    const rows = this.#statements.walletWithAccounts[lookup.by].all(tenantId, lookup.value) as (WalletRow & {
+      [K in keyof AccountRow as `a_${K}`]: AccountRow[K] | null;
+    })[];
+    const first = rows[0];
+    if (!first) return undefined;
+    const accounts = rows.filter((row) => row.a_id !== null).map((row) => accountFromRow(unprefixed(row)));
+    return { wallet: walletFromRow(first), accounts };
+  }
+
+  async listWallets(tenantId: string, limit: number, offset: number) {
+    const rows = this.#statements.walletPage.all(tenantId, limit, offset) as WalletRow[];
+    const total = (this.#statements.walletCount.get(tenantId) as { n: number }).n;
+    return { wallets: rows.map(walletFromRow), total };
+  }
+
+  async listWalletAccounts(walletUuids: string[]): Promise<AccountRecord[]> {
+    if (walletUuids.length === 0) return [];
+    const rows = this.#statements.walletAccounts.all(JSON.stringify(walletUuids)) as AccountRow[];
+    return rows.map(accountFromRow);
+  }
+
+  async listMasterAccounts(tenantId: string): Promise<AccountRecord[]> {
+    return (this.#statements.masterAccounts.all(tenantId) as AccountRow[]).map(accountFromRow);
+  }
+
+  async listTransfers(filter: TransferFilter) {
+    const where = ["t.tenant_id = @tenantId", "t.wallet_uuid = @walletUuid", "t.transfer_type IS NOT NULL"];
+    if (filter.status) where.push("t.status = @status");
+    if (filter.transferType) where.push("t.transfer_type = @transferType");
+    if (filter.currency) where.push("t.currency = @currency");
+    const clause = where.join(" AND ");
+    const parameters = {
+      ...filter,
+      status: filter.status ?? null,
+      transferType: filter.transferType ?? null,
+      currency: filter.currency ?? null,
+    };
+    const rows = this.#reader
+      .prepare(`SELECT t.* FROM transfers t WHERE ${clause} ORDER BY t.seq DESC LIMIT @limit OFFSET @offset`)
+      .all(parameters) as TransferRow[];
+    const total = (this.#reader.prepare(`SELECT count(*) AS n FROM transfers t WHERE ${clause}`).get(parameters) as { n: number }).n;
+    return { transfers: rows.map(transferFromRow), total };
+  }
+
+  async withLedgerSnapshot<T>(visit: (accounts: ReplayAccount[], transfers: AsyncIterable<ReplayTransfer>) => Promise<T>): Promise<T> {
+    // A connection of its own: its read transaction pins one snapshot for the whole visit
+    // without making the shared reader serve stale data meanwhile.
+    const db = openConnection(this.file);
+    try {
+      db.exec("BEGIN");
+      const accounts = (db.prepare(`SELECT ${ACCOUNT_COLUMNS} FROM accounts a ORDER BY a.seq`).all() as AccountRow[]).map(
+        (row): ReplayAccount => ({ ...accountFromRow(row), ledgerKey: `${row.tenant_id}/${row.currency}` }),
+      );
+      const statement = db.prepare("SELECT * FROM transfers ORDER BY seq");
+      async function* transfers(): AsyncIterable<ReplayTransfer> {
+        for (const row of statement.iterate() as IterableIterator<TransferRow>) yield transferFromRow(row);
+      }
+      return await visit(accounts, transfers());
+    } finally {
+      db.close();
+    }
+  }
+}
+
+function unprefixed(row: object): AccountRow {
+  const entries = Object.entries(row).filter(([key]) => key.startsWith("a_"));
+  return Object.fromEntries(entries.map(([key, value]) => [key.slice(2), value])) as unknown as AccountRow;
+}
+
+function prepareReads(db: Database.Database) {
+  const byLookup = (sql: (column: string) => string) =>
+    Object.fromEntries(Object.entries(LOOKUP_COLUMN).map(([by, column]) => [by, db.prepare(sql(column))])) as Record<
+      WalletLookup["by"],
+      Database.Statement
+    >;
+  const prefixedAccountColumns = ACCOUNT_COLUMNS.split(", ")
+    .map((column) => `${column} AS a_${column.slice(2)}`)
+    .join(", ");
+  return {
+    tenant: db.prepare("SELECT * FROM tenants WHERE id = ?"),
+    apiKey: db.prepare("SELECT * FROM api_keys WHERE key_hash = ?"),
+    client: db.prepare("SELECT * FROM oauth_clients WHERE client_id = ?"),
+    wallet: byLookup((column) => `SELECT ${WALLET_COLUMNS} FROM wallets w WHERE w.tenant_id = ? AND w.${column} = ?`),
+    walletWithAccounts: byLookup(
+      (column) =>
+        `SELECT ${WALLET_COLUMNS}, ${prefixedAccountColumns} FROM wallets w LEFT JOIN accounts a ON a.wallet_uuid = w.id
+         WHERE w.tenant_id = ? AND w.${column} = ? ORDER BY a.seq`,
+    ),
+    walletPage: db.prepare(`SELECT ${WALLET_COLUMNS} FROM wallets w WHERE w.tenant_id = ? ORDER BY w.seq LIMIT ? OFFSET ?`),
+    walletCount: db.prepare("SELECT count(*) AS n FROM wallets WHERE tenant_id = ?"),
+    walletAccounts: db.prepare(
+      `SELECT ${ACCOUNT_COLUMNS} FROM accounts a WHERE a.wallet_uuid IN (SELECT value FROM json_each(?)) ORDER BY a.seq`,
+    ),
+    masterAccounts: db.prepare(
+      `SELECT ${ACCOUNT_COLUMNS} FROM accounts a WHERE a.tenant_id = ? AND a.owner_kind = 'master' ORDER BY a.seq`,
+    ),
+  };
+}
+
+/** The writer's side of a batch. Only the group committer calls it, one item at a time. */
+class SqliteWriteTx implements WriteTx {
+  readonly #statements;
+
+  constructor(db: Database.Database) {
+    this.#statements = {
+      wallet: Object.fromEntries(
+        Object.entries(LOOKUP_COLUMN).map(([by, column]) => [
+          by,
+          db.prepare(`SELECT ${WALLET_COLUMNS} FROM wallets w WHERE w.tenant_id = ? AND w.${column} = ?`),
+        ]),
+      ) as Record<WalletLookup["by"], Database.Statement>,
+      insertWallet: db.prepare(
+        `INSERT INTO wallets (id, wallet_id, tenant_id, name, external_id, created_at, updated_at)
+         VALUES (@id, @wallet_id, @tenant_id, @name, @external_id, @created_at, @updated_at)
+         ON CONFLICT (tenant_id, external_id) DO NOTHING`,
+      ),
+      account: db.prepare(
+        `SELECT ${ACCOUNT_COLUMNS} FROM accounts a WHERE a.tenant_id = ? AND a.owner_kind = ? AND ifnull(a.wallet_uuid, '') = ? AND a.currency = ?`,
+      ),
+      accountById: db.prepare(`SELECT ${ACCOUNT_COLUMNS} FROM accounts a WHERE a.id = ?`),
+      insertAccount: db.prepare(
+        `INSERT INTO accounts (id, tenant_id, owner_kind, wallet_uuid, currency, debits_must_not_exceed_credits,
+           credits_posted, debits_posted, credits_pending, debits_pending)
+         VALUES (@id, @tenant_id, @owner_kind, @wallet_uuid, @currency, @debits_must_not_exceed_credits,
+           @credits_posted, @debits_posted, @credits_pending, @debits_pending)`,
+      ),
+      saveAccount: db.prepare(
+        `UPDATE accounts SET credits_posted = @credits_posted, debits_posted = @debits_posted,
+           credits_pending = @credits_pending, debits_pending = @debits_pending WHERE id = @id`,
+      ),
+      insertTransfer: db.prepare(
+        `INSERT INTO transfers (id, tenant_id, currency, flag, debit_account_id, credit_account_id, amount, pending_id,
+           transfer_type, wallet_uuid, status, created_at)
+         VALUES (@id, @tenant_id, @currency, @flag, @debit_account_id, @credit_account_id, @amount, @pending_id,
+           @transfer_type, @wallet_uuid, @status, @created_at)`,
+      ),
+      setTransferStatus: db.prepare("UPDATE transfers SET status = ? WHERE id = ?"),
+      transfer: db.prepare("SELECT * FROM transfers WHERE id = ?"),
+      deposit: db.prepare("SELECT * FROM deposits WHERE currency = ? AND tx_hash = ?"),
+      saveDeposit: db.prepare(
+        `INSERT INTO deposits (id, tenant_id, wallet_uuid, currency, tx_hash, amount, confirmations, status, transfer_id, created_at, updated_at)
+         VALUES (@id, @tenant_id, @wallet_uuid, @currency, @tx_hash, @amount, @confirmations, @status, @transfer_id, @created_at, @updated_at)
+         ON CONFLICT (id) DO UPDATE SET confirmations = excluded.confirmations, status = excluded.status,
+           transfer_id = excluded.transfer_id, updated_at = excluded.updated_at`,
+      ),
+    };
+  }
+
+  async findWallet(tenantId: string, lookup: WalletLookup): Promise<WalletRecord | undefined> {
+    const row = this.#statements.wallet[lookup.by].get(tenantId, lookup.value) as WalletRow | undefined;
+    return row && walletFromRow(row);
+  }
+
+  async insertWallet(wallet: WalletRecord): Promise<"inserted" | "duplicate_external_id"> {
+    const result = this.#statements.insertWallet.run({
+      id: wallet.id,
+      wallet_id: wallet.walletId,
+      tenant_id: wallet.tenantId,
+      name: wallet.name,
+      external_id: wallet.externalId,
+      created_at: wallet.createdAt,
+      updated_at: wallet.updatedAt,
+    });
+    return result.changes === 1 ? "inserted" : "duplicate_external_id";
+  }
+
+  async openAccounts(keys: AccountKey[]): Promise<AccountRecord[]> {
+    // The writer is the only connection that writes, so what it reads here stays true until
+    // this batch commits: no other lock is needed.
+    return keys.map((key) => {
+      const row = this.#statements.account.get(key.tenantId, key.ownerKind, key.walletUuid ?? "", key.currency) as AccountRow | undefined;
+      if (row) return accountFromRow(row);
+      const account: AccountRecord = {
+        ...key,
+        id: randomUUID(),
+        debitsMustNotExceedCredits: key.ownerKind !== "chain",
+        creditsPosted: 0n,
+        debitsPosted: 0n,
+        creditsPending: 0n,
+        debitsPending: 0n,
+      };
+      this.#statements.insertAccount.run(accountToRow(account));
+      return account;
+    });
+  }
+
+  async lockAccountsById(ids: string[]): Promise<AccountRecord[]> {
+    return ids.map((id) => {
+      const row = this.#statements.accountById.get(id) as AccountRow | undefined;
+      if (!row) throw new Error(`account ${id} does not exist`);
+      return accountFromRow(row);
+    });
+  }
+
+  async saveAccounts(accounts: AccountRecord[]): Promise<void> {
+    for (const account of accounts) this.#statements.saveAccount.run(accountToRow(account));
+  }
+
+  async insertTransfer(transfer: TransferRecord): Promise<void> {
+    this.#statements.insertTransfer.run(transferToRow(transfer));
+  }
+
+  async setTransferStatus(id: string, status: TransferStatus): Promise<void> {
+    this.#statements.setTransferStatus.run(status, id);
+  }
+
+  async findTransfer(id: string): Promise<TransferRecord | undefined> {
+    const row = this.#statements.transfer.get(id) as TransferRow | undefined;
+    return row && transferFromRow(row);
+  }
+
+  async findDeposit(currency: string, txHash: string): Promise<DepositRecord | undefined> {
+    const row = this.#statements.deposit.get(currency, txHash) as DepositRow | undefined;
+    return row && depositFromRow(row);
+  }
+
+  async saveDeposit(deposit: DepositRecord): Promise<void> {
+    this.#statements.saveDeposit.run(depositToRow(deposit));
+  }
+}

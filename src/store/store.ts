@@ -1,0 +1,152 @@
+import type { LedgerAccount } from "../ledger/accounts.js";
+import type { ReplayAccount, ReplayTransfer, TransferFlag } from "../ledger/replay.js";
+
+/**
+ * One interface, two adapters (SQLite, PostgreSQL). Services hold the use cases and call the
+ * ledger core; stores only load and persist. Every balance change goes through `write`, which
+ * runs the work inside one database transaction (group-committed with its neighbours) and
+ * resolves only after that transaction is durable.
+ */
+
+export type Scope = "read" | "write" | "deposits";
+export type OwnerKind = "wallet" | "master" | "chain";
+export type TransferType = "to_sub" | "to_master" | "deposit";
+export type TransferStatus = "posted" | "pending" | "voided";
+export type DepositStatus = "pending" | "confirmed" | "dropped";
+
+export interface TenantRecord {
+  id: string;
+  name: string;
+  createdAt: string;
+}
+
+export interface ApiKeyRecord {
+  id: string;
+  /** null for system keys, which belong to the operator of the service. */
+  tenantId: string | null;
+  keyHash: string;
+  scopes: Scope[];
+  createdAt: string;
+  revokedAt: string | null;
+}
+
+export interface ClientRecord {
+  clientId: string;
+  tenantId: string;
+  secretHash: string;
+  scopes: Scope[];
+  createdAt: string;
+}
+
+export interface WalletRecord {
+  id: string;
+  walletId: string;
+  tenantId: string;
+  name: string;
+  externalId: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** Names a wallet the way the API does; wallet_id wins over external_id (the specification). */
+export type WalletLookup = { by: "id"; value: string } | { by: "wallet_id"; value: string } | { by: "external_id"; value: string };
+
+export interface AccountKey {
+  tenantId: string;
+  ownerKind: OwnerKind;
+  walletUuid: string | null;
+  currency: string;
+}
+
+export interface AccountRecord extends LedgerAccount, AccountKey {}
+
+export interface TransferRecord {
+  id: string;
+  tenantId: string;
+  currency: string;
+  flag: TransferFlag;
+  debitAccountId: string;
+  creditAccountId: string;
+  amount: bigint;
+  pendingId: string | null;
+  /** What the API shows; null on the internal rows that post or void a pending transfer. */
+  transferType: TransferType | null;
+  walletUuid: string | null;
+  status: TransferStatus;
+  createdAt: string;
+}
+
+export interface DepositRecord {
+  id: string;
+  tenantId: string;
+  walletUuid: string | null;
+  currency: string;
+  txHash: string;
+  amount: bigint;
+  confirmations: number;
+  status: DepositStatus;
+  transferId: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface TransferFilter {
+  tenantId: string;
+  walletUuid: string;
+  status?: TransferStatus;
+  transferType?: TransferType;
+  currency?: string;
+  limit: number;
+  offset: number;
+}
+
+export interface WriteTx {
+  findWallet(tenantId: string, lookup: WalletLookup): Promise<WalletRecord | undefined>;
+  /** Inserts the wallet, or reports that its external_id is taken for this tenant. */
+  insertWallet(wallet: WalletRecord): Promise<"inserted" | "duplicate_external_id">;
+  /**
+   * Returns the accounts for the keys, in the keys' order, opening missing ones with zero
+   * counters. The adapter locks them for the rest of the transaction.
+   */
+  openAccounts(keys: AccountKey[]): Promise<AccountRecord[]>;
+  /** Returns existing accounts by id, in the ids' order, locked for the rest of the transaction. */
+  lockAccountsById(ids: string[]): Promise<AccountRecord[]>;
+  saveAccounts(accounts: AccountRecord[]): Promise<void>;
+  insertTransfer(transfer: TransferRecord): Promise<void>;
+  setTransferStatus(id: string, status: TransferStatus): Promise<void>;
+  findTransfer(id: string): Promise<TransferRecord | undefined>;
+  findDeposit(currency: string, txHash: string): Promise<DepositRecord | undefined>;
+  saveDeposit(deposit: DepositRecord): Promise<void>;
+}
+
+export interface Store {
+  readonly kind: "sqlite" | "postgres";
+  close(): Promise<void>;
+
+  write<T>(work: (tx: WriteTx) => Promise<T>): Promise<T>;
+
+  insertTenant(tenant: TenantRecord): Promise<void>;
+  findTenant(id: string): Promise<TenantRecord | undefined>;
+  insertApiKey(key: ApiKeyRecord): Promise<void>;
+  findApiKeyByHash(keyHash: string): Promise<ApiKeyRecord | undefined>;
+  revokeApiKey(id: string, revokedAt: string): Promise<boolean>;
+  insertClient(client: ClientRecord): Promise<void>;
+  findClient(clientId: string): Promise<ClientRecord | undefined>;
+  /** Returns the stored value, storing `value` first if there is none (first writer wins). */
+  getOrInsertSetting(name: string, value: string): Promise<string>;
+
+  findWallet(tenantId: string, lookup: WalletLookup): Promise<WalletRecord | undefined>;
+  /** The wallet and its accounts in the order they were opened, in one round trip. */
+  findWalletWithAccounts(tenantId: string, lookup: WalletLookup): Promise<{ wallet: WalletRecord; accounts: AccountRecord[] } | undefined>;
+  listWallets(tenantId: string, limit: number, offset: number): Promise<{ wallets: WalletRecord[]; total: number }>;
+  /** Accounts of the given wallets, in the order they were opened. */
+  listWalletAccounts(walletUuids: string[]): Promise<AccountRecord[]>;
+  listMasterAccounts(tenantId: string): Promise<AccountRecord[]>;
+  listTransfers(filter: TransferFilter): Promise<{ transfers: TransferRecord[]; total: number }>;
+
+  /**
+   * Hands every account (with the group it must sum to zero in) and every transfer in commit
+   * order, both read from one consistent snapshot, to `visit`. Used by verification.
+   */
+  withLedgerSnapshot<T>(visit: (accounts: ReplayAccount[], transfers: AsyncIterable<ReplayTransfer>) => Promise<T>): Promise<T>;
+}
