@@ -1,0 +1,127 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { FastifyInstance, LightMyRequestResponse } from "fastify";
+import { type Config, loadConfig } from "../src/config.js";
+import { buildApp } from "../src/http/app.js";
+import { createServices, type Services } from "../src/services/services.js";
+import { openStore } from "../src/store/open.js";
+
+/**
+ * Test harness: a real app on a real store in a fresh temporary database, driven through
+ * Fastify's inject (the whole HTTP stack: parsing, validation, auth, error mapping).
+ */
+
+export interface Tenant {
+  tenantId: string;
+  apiKey: string;
+  clientId: string;
+  clientSecret: string;
+}
+
+export interface TestApp {
+  app: FastifyInstance;
+  services: Services;
+  config: Config;
+  databaseUrl: string;
+  tenant: Tenant;
+  systemKey: string;
+  newTenant(name?: string): Promise<Tenant>;
+  close(): Promise<void>;
+}
+
+export async function startApp(overrides: Partial<Config> = {}): Promise<TestApp> {
+  const directory = mkdtempSync(join(tmpdir(), "wallet-test-"));
+  const databaseUrl = `sqlite:${join(directory, "wallet.db")}`;
+  const config = { ...loadConfig({}), databaseUrl, ...overrides };
+  const store = await openStore(config.databaseUrl);
+  const services = await createServices(store, config);
+  const app = await buildApp({ services, config });
+  const newTenant = (name = "Test Casino") => services.credentials.createTenant(name);
+  const tenant = await newTenant();
+  const systemKey = (await services.credentials.createSystemKey(["deposits"])).apiKey;
+  return {
+    app,
+    services,
+    config,
+    databaseUrl,
+    tenant,
+    systemKey,
+    newTenant,
+    async close() {
+      await app.close();
+      await store.close();
+      rmSync(directory, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface CallOptions {
+  key?: string;
+  token?: string;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export interface CallResult {
+  status: number;
+  // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON answers.
+  body: any;
+  headers: LightMyRequestResponse["headers"];
+}
+
+export async function call(app: FastifyInstance, method: string, url: string, options: CallOptions = {}): Promise<CallResult> {
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.key !== undefined) headers["x-api-key"] = options.key;
+  if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
+  const payload = options.body === undefined ? undefined : typeof options.body === "string" ? options.body : JSON.stringify(options.body);
+  if (payload !== undefined && headers["content-type"] === undefined) headers["content-type"] = "application/json";
+  const response = await app.inject({ method: method as "GET", url, headers, ...(payload === undefined ? {} : { payload }) });
+  const text = response.body;
+  return { status: response.statusCode, body: text === "" ? undefined : JSON.parse(text), headers: response.headers };
+}
+
+export async function createWallet(test: TestApp, externalId: string, name = `Player ${externalId}`, key = test.tenant.apiKey) {
+  const response = await call(test.app, "POST", "/wallets/", { key, body: { name, external_id: externalId } });
+  if (response.status !== 201) throw new Error(`wallet creation failed: ${JSON.stringify(response.body)}`);
+  return response.body as { id: string; wallet_id: string; external_id: string; name: string };
+}
+
+export interface DepositInput {
+  tenantId?: string;
+  externalId?: string;
+  walletId?: string;
+  master?: boolean;
+  currency: string;
+  amount: string | number;
+  txHash: string;
+  confirmations: number;
+  status?: "confirmed" | "dropped";
+}
+
+export function deposit(test: TestApp, input: DepositInput) {
+  return call(test.app, "POST", "/deposits/", {
+    key: test.systemKey,
+    body: {
+      tenant_id: input.tenantId ?? test.tenant.tenantId,
+      ...(input.externalId === undefined ? {} : { external_id: input.externalId }),
+      ...(input.walletId === undefined ? {} : { wallet_id: input.walletId }),
+      ...(input.master === undefined ? {} : { master: input.master }),
+      currency: input.currency,
+      amount: input.amount,
+      tx_hash: input.txHash,
+      confirmations: input.confirmations,
+      ...(input.status === undefined ? {} : { status: input.status }),
+    },
+  });
+}
+
+export function balances(test: TestApp, ids: { wallet_id?: string; external_id?: string }, key = test.tenant.apiKey) {
+  return call(test.app, "POST", "/wallets/balances/", { key, body: ids });
+}
+
+/** Funds the tenant's master account through a confirmed deposit. */
+export async function fundMaster(test: TestApp, currency: string, amount: string, txHash: string) {
+  const response = await deposit(test, { master: true, currency, amount, txHash, confirmations: 1_000 });
+  if (response.status !== 200) throw new Error(`master deposit failed: ${JSON.stringify(response.body)}`);
+}
