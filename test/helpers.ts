@@ -1,7 +1,10 @@
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import Database from "better-sqlite3";
 import type { FastifyInstance, LightMyRequestResponse } from "fastify";
+import pg from "pg";
 import { type Config, loadConfig } from "../src/config.js";
 import { buildApp } from "../src/http/app.js";
 import { createServices, type Services } from "../src/services/services.js";
@@ -10,7 +13,60 @@ import { openStore } from "../src/store/open.js";
 /**
  * Test harness: a real app on a real store in a fresh temporary database, driven through
  * Fastify's inject (the whole HTTP stack: parsing, validation, auth, error mapping).
+ * TEST_STORE=postgres runs the same suites against a fresh PostgreSQL database each.
  */
+
+export const TEST_STORE = process.env.TEST_STORE === "postgres" ? "postgres" : "sqlite";
+export const POSTGRES_ADMIN_URL = process.env.TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+
+export interface TestDatabase {
+  url: string;
+  drop(): Promise<void>;
+}
+
+/** A new, empty database of the store under test, and how to remove it. */
+export async function createTestDatabase(): Promise<TestDatabase> {
+  if (TEST_STORE === "sqlite") {
+    const directory = mkdtempSync(join(tmpdir(), "wallet-test-"));
+    return { url: `sqlite:${join(directory, "wallet.db")}`, drop: async () => rmSync(directory, { recursive: true, force: true }) };
+  }
+  const name = `wallet_test_${randomBytes(6).toString("hex")}`;
+  const admin = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(POSTGRES_ADMIN_URL);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      const dropper = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
+      await dropper.connect();
+      await dropper.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await dropper.end();
+    },
+  };
+}
+
+/** Runs SQL straight against a test database, behind the service's back (for tampering tests). */
+export async function rawQuery(databaseUrl: string, sql: string, parameters: unknown[] = []): Promise<Record<string, unknown>[]> {
+  if (databaseUrl.startsWith("sqlite:")) {
+    const db = new Database(databaseUrl.slice("sqlite:".length));
+    try {
+      const statement = db.prepare(sql.replace(/\$\d+/g, "?"));
+      return statement.reader ? (statement.all(...parameters) as Record<string, unknown>[]) : (statement.run(...parameters), []);
+    } finally {
+      db.close();
+    }
+  }
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    return (await client.query(sql, parameters)).rows;
+  } finally {
+    await client.end();
+  }
+}
 
 export interface Tenant {
   tenantId: string;
@@ -31,8 +87,8 @@ export interface TestApp {
 }
 
 export async function startApp(overrides: Partial<Config> = {}): Promise<TestApp> {
-  const directory = mkdtempSync(join(tmpdir(), "wallet-test-"));
-  const databaseUrl = `sqlite:${join(directory, "wallet.db")}`;
+  const database = await createTestDatabase();
+  const databaseUrl = database.url;
   const config = { ...loadConfig({}), databaseUrl, ...overrides };
   const store = await openStore(config.databaseUrl);
   const services = await createServices(store, config);
@@ -51,7 +107,7 @@ export async function startApp(overrides: Partial<Config> = {}): Promise<TestApp
     async close() {
       await app.close();
       await store.close();
-      rmSync(directory, { recursive: true, force: true });
+      await database.drop();
     },
   };
 }

@@ -20,25 +20,40 @@ export const MAX_BATCH_ITEMS = 8190;
 
 export class GroupCommitter<Tx> {
   readonly #queue: BatchItem<Tx>[] = [];
-  #running = false;
+  #batchesInFlight = 0;
+  #scheduled = false;
 
-  constructor(private readonly runBatch: BatchRunner<Tx>) {}
+  /**
+   * @param maxBatchesInFlight 1 for a single-writer store (SQLite); more lets a client-server
+   *   store overlap one batch's round trips with another's commit.
+   */
+  constructor(
+    private readonly runBatch: BatchRunner<Tx>,
+    private readonly maxBatchesInFlight = 1,
+  ) {}
 
   submit<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.#queue.push({ work, resolve: resolve as (value: unknown) => void, reject });
-      if (!this.#running) this.#schedule();
+      this.#schedule();
     });
   }
 
   #schedule(): void {
-    this.#running = true;
+    if (this.#scheduled || this.#queue.length === 0 || this.#batchesInFlight >= this.maxBatchesInFlight) return;
+    this.#scheduled = true;
     // setImmediate lets every request that is already parsed join the batch before it starts.
-    setImmediate(() => void this.#flush());
+    setImmediate(() => {
+      this.#scheduled = false;
+      void this.#flush();
+    });
   }
 
   async #flush(): Promise<void> {
     const batch = this.#queue.splice(0, MAX_BATCH_ITEMS);
+    if (batch.length === 0) return;
+    this.#batchesInFlight += 1;
+    this.#schedule();
     try {
       const outcomes = await this.runBatch(batch);
       batch.forEach((item, index) => {
@@ -49,7 +64,7 @@ export class GroupCommitter<Tx> {
     } catch (error) {
       for (const item of batch) item.reject(error);
     }
-    if (this.#queue.length > 0) this.#schedule();
-    else this.#running = false;
+    this.#batchesInFlight -= 1;
+    this.#schedule();
   }
 }

@@ -2,8 +2,7 @@ import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
-import Database from "better-sqlite3";
-import { balances, call, createWallet, deposit, fundMaster, startApp, type TestApp } from "../helpers.js";
+import { balances, call, createWallet, deposit, fundMaster, rawQuery, startApp, type TestApp } from "../helpers.js";
 
 const run = promisify(execFile);
 
@@ -87,25 +86,22 @@ describe("command line", () => {
     assert.equal(honest.output.ok, true);
     assert.ok(honest.output.transfers >= 3);
 
-    const file = test.databaseUrl.slice("sqlite:".length);
-    const db = new Database(file);
-    try {
-      const row = db.prepare("SELECT id, credits_posted FROM accounts WHERE owner_kind = 'wallet' LIMIT 1").get() as { id: string; credits_posted: string };
-      db.prepare("UPDATE accounts SET credits_posted = ? WHERE id = ?").run((BigInt(row.credits_posted) + 1_000_000n).toString(), row.id);
-      const tampered = await cli(test.databaseUrl, "verify");
-      assert.equal(tampered.exitCode, 1);
-      assert.equal(tampered.output.ok, false);
-      assert.ok(tampered.output.problems.some((problem: { kind: string }) => problem.kind === "counter_mismatch"));
-      assert.ok(tampered.output.problems.some((problem: { kind: string }) => problem.kind === "non_zero_sum"));
-      db.prepare("UPDATE accounts SET credits_posted = ? WHERE id = ?").run(row.credits_posted, row.id);
-      assert.equal((await cli(test.databaseUrl, "verify")).exitCode, 0);
+    const sql = (text: string, ...parameters: unknown[]) => rawQuery(test.databaseUrl, text, parameters);
+    const [row] = await sql("SELECT id, credits_posted FROM accounts WHERE owner_kind = 'wallet' ORDER BY seq LIMIT 1");
+    assert.ok(row);
+    const original = String(row.credits_posted);
+    await sql("UPDATE accounts SET credits_posted = $1 WHERE id = $2", (BigInt(original) + 1_000_000n).toString(), row.id);
+    const tampered = await cli(test.databaseUrl, "verify");
+    assert.equal(tampered.exitCode, 1);
+    assert.equal(tampered.output.ok, false);
+    assert.ok(tampered.output.problems.some((problem: { kind: string }) => problem.kind === "counter_mismatch"));
+    assert.ok(tampered.output.problems.some((problem: { kind: string }) => problem.kind === "non_zero_sum"));
+    await sql("UPDATE accounts SET credits_posted = $1 WHERE id = $2", original, row.id);
+    assert.equal((await cli(test.databaseUrl, "verify")).exitCode, 0);
 
-      db.prepare("UPDATE transfers SET amount = '1' WHERE seq = (SELECT max(seq) FROM transfers WHERE flag = 'posted')").run();
-      const rewritten = await cli(test.databaseUrl, "verify");
-      assert.equal(rewritten.exitCode, 1);
-      assert.equal(rewritten.output.ok, false);
-    } finally {
-      db.close();
-    }
+    await sql("UPDATE transfers SET amount = 1 WHERE seq = (SELECT max(seq) FROM transfers WHERE flag = 'posted')");
+    const rewritten = await cli(test.databaseUrl, "verify");
+    assert.equal(rewritten.exitCode, 1);
+    assert.equal(rewritten.output.ok, false);
   });
 });

@@ -12,7 +12,7 @@ describe("POST /deposits/ (system key, scope deposits)", () => {
   });
   after(() => test.close());
 
-  const usdt = (balance: { balances: { currency: string }[] }) => balance.balances.find((entry) => entry.currency === "USDTTRC20");
+  const usdt = (body: { balances: Record<string, string>[] }) => body.balances.find((entry) => entry.currency === "USDTTRC20");
 
   it("keeps a deposit pending below the required confirmations and posts it at the requirement", async () => {
     const first = await deposit(test, { externalId: "depositor", currency: "USDTTRC20", amount: "100", txHash: "tx-1", confirmations: 1 });

@@ -33,7 +33,7 @@ import {
   transferToRow,
   type WalletRow,
   walletFromRow,
-} from "./rows.js";
+} from "../rows.js";
 
 const LOOKUP_COLUMN = { id: "id", wallet_id: "wallet_id", external_id: "external_id" } as const;
 const ACCOUNT_COLUMNS =

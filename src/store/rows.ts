@@ -1,6 +1,7 @@
-import type { AccountRecord, DepositRecord, OwnerKind, Scope, TransferRecord, WalletRecord } from "../store.js";
+/** Row shapes shared by both stores (the PostgreSQL queries cast to them), and their records. */
+import type { AccountRecord, DepositRecord, OwnerKind, Scope, TransferRecord, WalletRecord } from "./store.js";
 
-/** Row shapes as SQLite returns them, and their conversion to records. */
+
 
 export interface WalletRow {
   id: string;

@@ -1,0 +1,117 @@
+import type pg from "pg";
+
+/**
+ * PostgreSQL schema migrations, applied on start. Money columns are NUMERIC(40, 0): exact
+ * integers of minor units with room for any 128-bit value (39 digits), never float.
+ * An advisory lock serialises migrators, so many processes can start at once.
+ */
+const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE tenants (
+    id uuid PRIMARY KEY,
+    name text NOT NULL,
+    created_at timestamptz NOT NULL
+  );
+  CREATE TABLE api_keys (
+    id uuid PRIMARY KEY,
+    tenant_id uuid REFERENCES tenants(id),
+    key_hash text NOT NULL UNIQUE,
+    scopes text NOT NULL,
+    created_at timestamptz NOT NULL,
+    revoked_at timestamptz
+  );
+  CREATE TABLE oauth_clients (
+    client_id text PRIMARY KEY,
+    tenant_id uuid NOT NULL REFERENCES tenants(id),
+    secret_hash text NOT NULL,
+    scopes text NOT NULL,
+    created_at timestamptz NOT NULL
+  );
+  CREATE TABLE settings (
+    name text PRIMARY KEY,
+    value text NOT NULL
+  );
+  CREATE TABLE wallets (
+    seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id uuid NOT NULL UNIQUE,
+    wallet_id text NOT NULL UNIQUE,
+    tenant_id uuid NOT NULL REFERENCES tenants(id),
+    name text NOT NULL,
+    external_id text NOT NULL,
+    created_at timestamptz NOT NULL,
+    updated_at timestamptz NOT NULL,
+    UNIQUE (tenant_id, external_id)
+  );
+  CREATE TABLE accounts (
+    seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id uuid NOT NULL UNIQUE,
+    tenant_id uuid NOT NULL REFERENCES tenants(id),
+    owner_kind text NOT NULL CHECK (owner_kind IN ('wallet', 'master', 'chain')),
+    wallet_uuid uuid REFERENCES wallets(id),
+    owner_key text NOT NULL GENERATED ALWAYS AS (owner_kind || ':' || coalesce(wallet_uuid::text, '')) STORED,
+    currency text NOT NULL,
+    debits_must_not_exceed_credits boolean NOT NULL,
+    credits_posted numeric(40, 0) NOT NULL CHECK (credits_posted >= 0),
+    debits_posted numeric(40, 0) NOT NULL CHECK (debits_posted >= 0),
+    credits_pending numeric(40, 0) NOT NULL CHECK (credits_pending >= 0),
+    debits_pending numeric(40, 0) NOT NULL CHECK (debits_pending >= 0),
+    UNIQUE (tenant_id, currency, owner_key),
+    CHECK (NOT debits_must_not_exceed_credits OR credits_posted - debits_posted - debits_pending >= 0)
+  );
+  CREATE INDEX accounts_wallet ON accounts (wallet_uuid, seq);
+  CREATE INDEX accounts_master ON accounts (tenant_id, seq) WHERE owner_kind = 'master';
+  CREATE TABLE transfers (
+    seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id uuid NOT NULL UNIQUE,
+    tenant_id uuid NOT NULL,
+    currency text NOT NULL,
+    flag text NOT NULL CHECK (flag IN ('posted', 'pending', 'post_pending', 'void_pending')),
+    debit_account_id uuid NOT NULL REFERENCES accounts(id),
+    credit_account_id uuid NOT NULL REFERENCES accounts(id),
+    amount numeric(40, 0) NOT NULL,
+    pending_id uuid REFERENCES transfers(id),
+    transfer_type text,
+    wallet_uuid uuid,
+    status text NOT NULL,
+    created_at timestamptz NOT NULL
+  );
+  CREATE INDEX transfers_wallet ON transfers (wallet_uuid, seq) WHERE transfer_type IS NOT NULL;
+  CREATE UNIQUE INDEX transfers_resolution ON transfers (pending_id) WHERE pending_id IS NOT NULL;
+  CREATE TABLE deposits (
+    id uuid PRIMARY KEY,
+    tenant_id uuid NOT NULL REFERENCES tenants(id),
+    wallet_uuid uuid REFERENCES wallets(id),
+    currency text NOT NULL,
+    tx_hash text NOT NULL,
+    amount numeric(40, 0) NOT NULL,
+    confirmations integer NOT NULL,
+    status text NOT NULL CHECK (status IN ('pending', 'confirmed', 'dropped')),
+    transfer_id uuid REFERENCES transfers(id),
+    created_at timestamptz NOT NULL,
+    updated_at timestamptz NOT NULL,
+    UNIQUE (currency, tx_hash)
+  );
+  `,
+];
+
+const MIGRATION_LOCK = 7_340_211;
+
+export async function migrate(pool: pg.Pool): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await client.query("BEGIN");
+    await client.query("SELECT pg_advisory_xact_lock($1)", [MIGRATION_LOCK]);
+    await client.query("CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL)");
+    const applied = Number((await client.query("SELECT count(*) AS n FROM schema_migrations")).rows[0].n);
+    for (const [index, sql] of MIGRATIONS.slice(applied).entries()) {
+      await client.query(sql);
+      await client.query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, now())", [applied + index + 1]);
+    }
+    await client.query("COMMIT");
+  } catch (error) {
+    await client.query("ROLLBACK");
+    throw error;
+  } finally {
+    client.release();
+  }
+}

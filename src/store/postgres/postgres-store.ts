@@ -1,0 +1,467 @@
+import { randomUUID } from "node:crypto";
+import pg from "pg";
+import type { ReplayAccount, ReplayTransfer } from "../../ledger/replay.js";
+import { type BatchItem, GroupCommitter, type Outcome } from "../group-commit.js";
+import {
+  type AccountRow,
+  accountFromRow,
+  accountToRow,
+  type DepositRow,
+  depositFromRow,
+  depositToRow,
+  scopesFromText,
+  type TransferRow,
+  transferFromRow,
+  transferToRow,
+  type WalletRow,
+  walletFromRow,
+} from "../rows.js";
+import type {
+  AccountKey,
+  AccountRecord,
+  ApiKeyRecord,
+  ClientRecord,
+  DepositRecord,
+  Store,
+  TenantRecord,
+  TransferFilter,
+  TransferRecord,
+  TransferStatus,
+  WalletLookup,
+  WalletRecord,
+  WriteTx,
+} from "../store.js";
+import { migrate } from "./migrations.js";
+
+/**
+ * The client-server store: several processes, on one host or many, share one PostgreSQL.
+ * Correctness comes from the database alone: accounts are locked with SELECT ... FOR UPDATE in
+ * id order before the ledger core decides, so two processes can never both spend one balance.
+ */
+
+const TIMESTAMPTZ_OID = 1184;
+const types = {
+  getTypeParser(oid: number, format?: "text" | "binary") {
+    // Timestamps come back in the same ISO form the API shows and SQLite stores.
+    if (oid === TIMESTAMPTZ_OID) return (value: string) => new Date(value).toISOString();
+    return pg.types.getTypeParser(oid, format);
+  },
+} as pg.CustomTypesConfig;
+
+const RETRYABLE = new Set(["40P01", "40001"]);
+const MAX_ATTEMPTS = 5;
+const BATCHES_IN_FLIGHT = 4;
+
+const ACCOUNT_COLUMNS = `a.id, a.tenant_id, a.owner_kind, a.wallet_uuid, a.currency,
+  a.debits_must_not_exceed_credits::int AS debits_must_not_exceed_credits, a.credits_posted::text AS credits_posted,
+  a.debits_posted::text AS debits_posted, a.credits_pending::text AS credits_pending, a.debits_pending::text AS debits_pending`;
+const WALLET_COLUMNS = "w.id, w.wallet_id, w.tenant_id, w.name, w.external_id, w.created_at, w.updated_at";
+const TRANSFER_COLUMNS = `t.id, t.tenant_id, t.currency, t.flag, t.debit_account_id, t.credit_account_id, t.amount::text AS amount,
+  t.pending_id, t.transfer_type, t.wallet_uuid, t.status, t.created_at`;
+const LOOKUP_COLUMN = { id: "w.id", wallet_id: "w.wallet_id", external_id: "w.external_id" } as const;
+const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+const ownerKey = (key: Pick<AccountKey, "ownerKind" | "walletUuid">) => `${key.ownerKind}:${key.walletUuid ?? ""}`;
+
+/** A lookup by a malformed UUID can match nothing; asking PostgreSQL would raise a cast error. */
+const impossible = (tenantId: string, lookup: WalletLookup) => !UUID_PATTERN.test(tenantId) || (lookup.by === "id" && !UUID_PATTERN.test(lookup.value));
+
+async function rows<T>(client: pg.Pool | pg.PoolClient, name: string, text: string, values: unknown[]): Promise<T[]> {
+  return (await client.query({ name, text, values })).rows as T[];
+}
+
+export class PostgresStore implements Store {
+  readonly kind = "postgres";
+  readonly #pool: pg.Pool;
+  readonly #committer: GroupCommitter<WriteTx>;
+
+  private constructor(pool: pg.Pool) {
+    this.#pool = pool;
+    this.#committer = new GroupCommitter<WriteTx>((items) => this.#runBatch(items), BATCHES_IN_FLIGHT);
+  }
+
+  static async open(connectionString: string, poolSize = 10): Promise<PostgresStore> {
+    const pool = new pg.Pool({ connectionString, max: poolSize, types });
+    await migrate(pool);
+    return new PostgresStore(pool);
+  }
+
+  async close(): Promise<void> {
+    await this.#pool.end();
+  }
+
+  write<T>(work: (tx: WriteTx) => Promise<T>): Promise<T> {
+    return this.#committer.submit(work);
+  }
+
+  async #runBatch(items: BatchItem<WriteTx>[]): Promise<Outcome[]> {
+    const client = await this.#pool.connect();
+    try {
+      await client.query("BEGIN");
+      const tx = new PostgresWriteTx(client);
+      const outcomes: Outcome[] = [];
+      for (const item of items) outcomes.push(await runItem(client, tx, item));
+      await client.query("COMMIT");
+      return outcomes;
+    } catch (error) {
+      await client.query("ROLLBACK").catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  async insertTenant(tenant: TenantRecord): Promise<void> {
+    await this.#pool.query("INSERT INTO tenants (id, name, created_at) VALUES ($1, $2, $3)", [tenant.id, tenant.name, tenant.createdAt]);
+  }
+
+  async findTenant(id: string): Promise<TenantRecord | undefined> {
+    if (!UUID_PATTERN.test(id)) return undefined;
+    const [row] = await rows<{ id: string; name: string; created_at: string }>(this.#pool, "tenant", "SELECT * FROM tenants WHERE id = $1", [id]);
+    return row && { id: row.id, name: row.name, createdAt: row.created_at };
+  }
+
+  async insertApiKey(key: ApiKeyRecord): Promise<void> {
+    await this.#pool.query("INSERT INTO api_keys (id, tenant_id, key_hash, scopes, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6)", [
+      key.id,
+      key.tenantId,
+      key.keyHash,
+      key.scopes.join(","),
+      key.createdAt,
+      key.revokedAt,
+    ]);
+  }
+
+  async findApiKeyByHash(keyHash: string): Promise<ApiKeyRecord | undefined> {
+    const [row] = await rows<{ id: string; tenant_id: string | null; key_hash: string; scopes: string; created_at: string; revoked_at: string | null }>(
+      this.#pool,
+      "api-key",
+      "SELECT * FROM api_keys WHERE key_hash = $1",
+      [keyHash],
+    );
+    return (
+      row && {
+        id: row.id,
+        tenantId: row.tenant_id,
+        keyHash: row.key_hash,
+        scopes: scopesFromText(row.scopes),
+        createdAt: row.created_at,
+        revokedAt: row.revoked_at,
+      }
+    );
+  }
+
+  async revokeApiKey(id: string, revokedAt: string): Promise<boolean> {
+    if (!UUID_PATTERN.test(id)) return false;
+    const result = await this.#pool.query("UPDATE api_keys SET revoked_at = coalesce(revoked_at, $1) WHERE id = $2", [revokedAt, id]);
+    return result.rowCount === 1;
+  }
+
+  async insertClient(client: ClientRecord): Promise<void> {
+    await this.#pool.query("INSERT INTO oauth_clients (client_id, tenant_id, secret_hash, scopes, created_at) VALUES ($1, $2, $3, $4, $5)", [
+      client.clientId,
+      client.tenantId,
+      client.secretHash,
+      client.scopes.join(","),
+      client.createdAt,
+    ]);
+  }
+
+  async findClient(clientId: string): Promise<ClientRecord | undefined> {
+    const [row] = await rows<{ client_id: string; tenant_id: string; secret_hash: string; scopes: string; created_at: string }>(
+      this.#pool,
+      "client",
+      "SELECT * FROM oauth_clients WHERE client_id = $1",
+      [clientId],
+    );
+    return (
+      row && {
+        clientId: row.client_id,
+        tenantId: row.tenant_id,
+        secretHash: row.secret_hash,
+        scopes: scopesFromText(row.scopes),
+        createdAt: row.created_at,
+      }
+    );
+  }
+
+  async getOrInsertSetting(name: string, value: string): Promise<string> {
+    await this.#pool.query("INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING", [name, value]);
+    return (await this.#pool.query("SELECT value FROM settings WHERE name = $1", [name])).rows[0].value;
+  }
+
+  findWallet(tenantId: string, lookup: WalletLookup): Promise<WalletRecord | undefined> {
+    return findWallet(this.#pool, tenantId, lookup);
+  }
+
+  async findWalletWithAccounts(tenantId: string, lookup: WalletLookup) {
+    if (impossible(tenantId, lookup)) return undefined;
+    const found = await rows<WalletRow & { accounts: AccountRow[] | null }>(
+      this.#pool,
+      `wallet-with-accounts-${lookup.by}`,
+      `SELECT ${WALLET_COLUMNS},
+         (SELECT json_agg(a ORDER BY a.seq) FROM (SELECT a.seq, ${ACCOUNT_COLUMNS} FROM accounts a WHERE a.wallet_uuid = w.id) a) AS accounts
+       FROM wallets w WHERE w.tenant_id = $1 AND ${LOOKUP_COLUMN[lookup.by]} = $2`,
+      [tenantId, lookup.value],
+    );
+    const row = found[0];
+    if (!row) return undefined;
+    return { wallet: walletFromRow(row), accounts: (row.accounts ?? []).map(accountFromRow) };
+  }
+
+  async listWallets(tenantId: string, limit: number, offset: number) {
+    if (!UUID_PATTERN.test(tenantId)) return { wallets: [], total: 0 };
+    const page = await rows<WalletRow>(
+      this.#pool,
+      "wallet-page",
+      `SELECT ${WALLET_COLUMNS} FROM wallets w WHERE w.tenant_id = $1 ORDER BY w.seq LIMIT $2 OFFSET $3`,
+      [tenantId, limit, offset],
+    );
+    const [count] = await rows<{ n: number }>(this.#pool, "wallet-count", "SELECT count(*)::int AS n FROM wallets WHERE tenant_id = $1", [tenantId]);
+    return { wallets: page.map(walletFromRow), total: count?.n ?? 0 };
+  }
+
+  async listWalletAccounts(walletUuids: string[]): Promise<AccountRecord[]> {
+    if (walletUuids.length === 0) return [];
+    const found = await rows<AccountRow>(
+      this.#pool,
+      "wallet-accounts",
+      `SELECT ${ACCOUNT_COLUMNS} FROM accounts a WHERE a.wallet_uuid = ANY($1::uuid[]) ORDER BY a.seq`,
+      [walletUuids],
+    );
+    return found.map(accountFromRow);
+  }
+
+  async listMasterAccounts(tenantId: string): Promise<AccountRecord[]> {
+    if (!UUID_PATTERN.test(tenantId)) return [];
+    const found = await rows<AccountRow>(
+      this.#pool,
+      "master-accounts",
+      `SELECT ${ACCOUNT_COLUMNS} FROM accounts a WHERE a.tenant_id = $1 AND a.owner_kind = 'master' ORDER BY a.seq`,
+      [tenantId],
+    );
+    return found.map(accountFromRow);
+  }
+
+  async listTransfers(filter: TransferFilter) {
+    const values: unknown[] = [filter.tenantId, filter.walletUuid];
+    const where = ["t.tenant_id = $1", "t.wallet_uuid = $2", "t.transfer_type IS NOT NULL"];
+    const optional = { status: filter.status, transfer_type: filter.transferType, currency: filter.currency };
+    for (const [column, value] of Object.entries(optional)) {
+      if (value === undefined) continue;
+      values.push(value);
+      where.push(`t.${column} = $${values.length}`);
+    }
+    const clause = where.join(" AND ");
+    const page = await this.#pool.query(
+      `SELECT ${TRANSFER_COLUMNS} FROM transfers t WHERE ${clause} ORDER BY t.seq DESC LIMIT $${values.length + 1} OFFSET $${values.length + 2}`,
+      [...values, filter.limit, filter.offset],
+    );
+    const count = await this.#pool.query(`SELECT count(*)::int AS n FROM transfers t WHERE ${clause}`, values);
+    return { transfers: (page.rows as TransferRow[]).map(transferFromRow), total: count.rows[0].n as number };
+  }
+
+  async withLedgerSnapshot<T>(visit: (accounts: ReplayAccount[], transfers: AsyncIterable<ReplayTransfer>) => Promise<T>): Promise<T> {
+    const client = await this.#pool.connect();
+    try {
+      // One REPEATABLE READ transaction: accounts and transfers come from the same snapshot.
+      await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+      const accounts = (await client.query(`SELECT ${ACCOUNT_COLUMNS} FROM accounts a ORDER BY a.seq`)).rows.map(
+        (row: AccountRow): ReplayAccount => ({ ...accountFromRow(row), ledgerKey: `${row.tenant_id}/${row.currency}` }),
+      );
+      await client.query(`DECLARE ledger_transfers NO SCROLL CURSOR FOR SELECT ${TRANSFER_COLUMNS} FROM transfers t ORDER BY t.seq`);
+      async function* transfers(): AsyncIterable<ReplayTransfer> {
+        for (;;) {
+          const chunk = await client.query("FETCH 10000 FROM ledger_transfers");
+          if (chunk.rows.length === 0) return;
+          for (const row of chunk.rows as TransferRow[]) yield transferFromRow(row);
+        }
+      }
+      return await visit(accounts, transfers());
+    } finally {
+      await client.query("ROLLBACK").catch(() => undefined);
+      client.release();
+    }
+  }
+}
+
+/**
+ * Runs one item inside its own savepoint. A deadlock or serialization failure with another
+ * process rolls back only this item, whose work is then retried; the locks it lost go with it.
+ */
+async function runItem(client: pg.PoolClient, tx: WriteTx, item: BatchItem<WriteTx>): Promise<Outcome> {
+  for (let attempt = 1; ; attempt += 1) {
+    await client.query("SAVEPOINT item");
+    try {
+      const value = await item.work(tx);
+      await client.query("RELEASE SAVEPOINT item");
+      return { ok: true, value };
+    } catch (error) {
+      await client.query("ROLLBACK TO SAVEPOINT item");
+      await client.query("RELEASE SAVEPOINT item");
+      const code = (error as { code?: string }).code;
+      if (code && RETRYABLE.has(code) && attempt < MAX_ATTEMPTS) continue;
+      return { ok: false, error };
+    }
+  }
+}
+
+async function findWallet(client: pg.Pool | pg.PoolClient, tenantId: string, lookup: WalletLookup): Promise<WalletRecord | undefined> {
+  if (impossible(tenantId, lookup)) return undefined;
+  const [row] = await rows<WalletRow>(
+    client,
+    `wallet-${lookup.by}`,
+    `SELECT ${WALLET_COLUMNS} FROM wallets w WHERE w.tenant_id = $1 AND ${LOOKUP_COLUMN[lookup.by]} = $2`,
+    [tenantId, lookup.value],
+  );
+  return row && walletFromRow(row);
+}
+
+class PostgresWriteTx implements WriteTx {
+  constructor(private readonly client: pg.PoolClient) {}
+
+  findWallet(tenantId: string, lookup: WalletLookup): Promise<WalletRecord | undefined> {
+    return findWallet(this.client, tenantId, lookup);
+  }
+
+  async insertWallet(wallet: WalletRecord): Promise<"inserted" | "duplicate_external_id"> {
+    const result = await this.client.query({
+      name: "insert-wallet",
+      text: `INSERT INTO wallets (id, wallet_id, tenant_id, name, external_id, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (tenant_id, external_id) DO NOTHING`,
+      values: [wallet.id, wallet.walletId, wallet.tenantId, wallet.name, wallet.externalId, wallet.createdAt, wallet.updatedAt],
+    });
+    return result.rowCount === 1 ? "inserted" : "duplicate_external_id";
+  }
+
+  async openAccounts(keys: AccountKey[]): Promise<AccountRecord[]> {
+    const first = keys[0];
+    if (!first || keys.some((key) => key.tenantId !== first.tenantId || key.currency !== first.currency)) {
+      throw new Error("openAccounts takes keys of one tenant and one currency");
+    }
+    let found = await this.#lock(first.tenantId, first.currency, keys.map(ownerKey));
+    const missing = keys.filter((key) => !found.has(ownerKey(key)));
+    if (missing.length > 0) {
+      for (const key of missing) await this.#insertAccount(key);
+      found = await this.#lock(first.tenantId, first.currency, keys.map(ownerKey));
+    }
+    return keys.map((key) => {
+      const account = found.get(ownerKey(key));
+      if (!account) throw new Error(`account ${ownerKey(key)} could not be opened`);
+      return account;
+    });
+  }
+
+  /** Locks the accounts in id order, the one order every process uses, so none deadlock. */
+  async #lock(tenantId: string, currency: string, ownerKeys: string[]): Promise<Map<string, AccountRecord>> {
+    const locked = await rows<AccountRow & { owner_key: string }>(
+      this.client,
+      "lock-accounts",
+      `SELECT ${ACCOUNT_COLUMNS}, a.owner_key FROM accounts a
+       WHERE a.tenant_id = $1 AND a.currency = $2 AND a.owner_key = ANY($3::text[]) ORDER BY a.id FOR UPDATE`,
+      [tenantId, currency, ownerKeys],
+    );
+    return new Map(locked.map((row) => [row.owner_key, accountFromRow(row)]));
+  }
+
+  async #insertAccount(key: AccountKey): Promise<void> {
+    await this.client.query({
+      name: "insert-account",
+      text: `INSERT INTO accounts (id, tenant_id, owner_kind, wallet_uuid, currency, debits_must_not_exceed_credits,
+               credits_posted, debits_posted, credits_pending, debits_pending)
+             VALUES ($1, $2, $3, $4, $5, $6, 0, 0, 0, 0) ON CONFLICT (tenant_id, currency, owner_key) DO NOTHING`,
+      values: [randomUUID(), key.tenantId, key.ownerKind, key.walletUuid, key.currency, key.ownerKind !== "chain"],
+    });
+  }
+
+  async lockAccountsById(ids: string[]): Promise<AccountRecord[]> {
+    const locked = await rows<AccountRow>(this.client, "lock-accounts-by-id", `SELECT ${ACCOUNT_COLUMNS} FROM accounts a WHERE a.id = ANY($1::uuid[]) ORDER BY a.id FOR UPDATE`, [
+      ids,
+    ]);
+    const byId = new Map(locked.map((row) => [row.id, accountFromRow(row)]));
+    return ids.map((id) => {
+      const account = byId.get(id);
+      if (!account) throw new Error(`account ${id} does not exist`);
+      return account;
+    });
+  }
+
+  async saveAccounts(accounts: AccountRecord[]): Promise<void> {
+    for (const account of accounts) {
+      const row = accountToRow(account);
+      await this.client.query({
+        name: "save-account",
+        text: "UPDATE accounts SET credits_posted = $2, debits_posted = $3, credits_pending = $4, debits_pending = $5 WHERE id = $1",
+        values: [row.id, row.credits_posted, row.debits_posted, row.credits_pending, row.debits_pending],
+      });
+    }
+  }
+
+  async insertTransfer(transfer: TransferRecord): Promise<void> {
+    const row = transferToRow(transfer);
+    await this.client.query({
+      name: "insert-transfer",
+      text: `INSERT INTO transfers (id, tenant_id, currency, flag, debit_account_id, credit_account_id, amount, pending_id,
+               transfer_type, wallet_uuid, status, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+      values: [
+        row.id,
+        row.tenant_id,
+        row.currency,
+        row.flag,
+        row.debit_account_id,
+        row.credit_account_id,
+        row.amount,
+        row.pending_id,
+        row.transfer_type,
+        row.wallet_uuid,
+        row.status,
+        row.created_at,
+      ],
+    });
+  }
+
+  async setTransferStatus(id: string, status: TransferStatus): Promise<void> {
+    await this.client.query({ name: "set-transfer-status", text: "UPDATE transfers SET status = $2 WHERE id = $1", values: [id, status] });
+  }
+
+  async findTransfer(id: string): Promise<TransferRecord | undefined> {
+    const [row] = await rows<TransferRow>(this.client, "transfer", `SELECT ${TRANSFER_COLUMNS} FROM transfers t WHERE t.id = $1`, [id]);
+    return row && transferFromRow(row);
+  }
+
+  async findDeposit(currency: string, txHash: string): Promise<DepositRecord | undefined> {
+    // FOR UPDATE: two reports of one transaction at once must not both credit it.
+    const [row] = await rows<DepositRow>(
+      this.client,
+      "deposit",
+      "SELECT id, tenant_id, wallet_uuid, currency, tx_hash, amount::text AS amount, confirmations, status, transfer_id, created_at, updated_at FROM deposits WHERE currency = $1 AND tx_hash = $2 FOR UPDATE",
+      [currency, txHash],
+    );
+    return row && depositFromRow(row);
+  }
+
+  async saveDeposit(deposit: DepositRecord): Promise<void> {
+    const row = depositToRow(deposit);
+    await this.client.query({
+      name: "save-deposit",
+      text: `INSERT INTO deposits (id, tenant_id, wallet_uuid, currency, tx_hash, amount, confirmations, status, transfer_id, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+             ON CONFLICT (id) DO UPDATE SET confirmations = excluded.confirmations, status = excluded.status,
+               transfer_id = excluded.transfer_id, updated_at = excluded.updated_at`,
+      values: [
+        row.id,
+        row.tenant_id,
+        row.wallet_uuid,
+        row.currency,
+        row.tx_hash,
+        row.amount,
+        row.confirmations,
+        row.status,
+        row.transfer_id,
+        row.created_at,
+        row.updated_at,
+      ],
+    });
+  }
+}
