@@ -1,8 +1,6 @@
 /** Row shapes shared by both stores (the PostgreSQL queries cast to them), and their records. */
 import type { AccountRecord, DepositRecord, OwnerKind, Scope, TransferRecord, WalletRecord } from "./store.js";
 
-
-
 export interface WalletRow {
   id: string;
   wallet_id: string;

@@ -44,7 +44,10 @@ describe("command line", () => {
     const { exitCode, output } = await cli(test.databaseUrl, "tenants", "create", "--name", "CLI Casino");
     assert.equal(exitCode, 0);
     assert.deepEqual(Object.keys(output).sort(), ["api_key", "client_id", "client_secret", "tenant_id"]);
-    const created = await call(test.app, "POST", "/wallets/", { key: output.api_key, body: { name: "Someone", external_id: "cli-player" } });
+    const created = await call(test.app, "POST", "/wallets/", {
+      key: output.api_key,
+      body: { name: "Someone", external_id: "cli-player" },
+    });
     assert.equal(created.status, 201);
     const token = await call(test.app, "POST", "/o/token/", {
       body: { grant_type: "client_credentials", client_id: output.client_id, client_secret: output.client_secret },

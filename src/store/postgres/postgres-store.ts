@@ -64,7 +64,8 @@ const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{
 const ownerKey = (key: Pick<AccountKey, "ownerKind" | "walletUuid">) => `${key.ownerKind}:${key.walletUuid ?? ""}`;
 
 /** A lookup by a malformed UUID can match nothing; asking PostgreSQL would raise a cast error. */
-const impossible = (tenantId: string, lookup: WalletLookup) => !UUID_PATTERN.test(tenantId) || (lookup.by === "id" && !UUID_PATTERN.test(lookup.value));
+const impossible = (tenantId: string, lookup: WalletLookup) =>
+  !UUID_PATTERN.test(tenantId) || (lookup.by === "id" && !UUID_PATTERN.test(lookup.value));
 
 async function rows<T>(client: pg.Pool | pg.PoolClient, name: string, text: string, values: unknown[]): Promise<T[]> {
   return (await client.query({ name, text, values })).rows as T[];
@@ -117,28 +118,31 @@ export class PostgresStore implements Store {
 
   async findTenant(id: string): Promise<TenantRecord | undefined> {
     if (!UUID_PATTERN.test(id)) return undefined;
-    const [row] = await rows<{ id: string; name: string; created_at: string }>(this.#pool, "tenant", "SELECT * FROM tenants WHERE id = $1", [id]);
+    const [row] = await rows<{ id: string; name: string; created_at: string }>(
+      this.#pool,
+      "tenant",
+      "SELECT * FROM tenants WHERE id = $1",
+      [id],
+    );
     return row && { id: row.id, name: row.name, createdAt: row.created_at };
   }
 
   async insertApiKey(key: ApiKeyRecord): Promise<void> {
-    await this.#pool.query("INSERT INTO api_keys (id, tenant_id, key_hash, scopes, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6)", [
-      key.id,
-      key.tenantId,
-      key.keyHash,
-      key.scopes.join(","),
-      key.createdAt,
-      key.revokedAt,
-    ]);
+    await this.#pool.query(
+      "INSERT INTO api_keys (id, tenant_id, key_hash, scopes, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6)",
+      [key.id, key.tenantId, key.keyHash, key.scopes.join(","), key.createdAt, key.revokedAt],
+    );
   }
 
   async findApiKeyByHash(keyHash: string): Promise<ApiKeyRecord | undefined> {
-    const [row] = await rows<{ id: string; tenant_id: string | null; key_hash: string; scopes: string; created_at: string; revoked_at: string | null }>(
-      this.#pool,
-      "api-key",
-      "SELECT * FROM api_keys WHERE key_hash = $1",
-      [keyHash],
-    );
+    const [row] = await rows<{
+      id: string;
+      tenant_id: string | null;
+      key_hash: string;
+      scopes: string;
+      created_at: string;
+      revoked_at: string | null;
+    }>(this.#pool, "api-key", "SELECT * FROM api_keys WHERE key_hash = $1", [keyHash]);
     return (
       row && {
         id: row.id,
@@ -158,13 +162,10 @@ export class PostgresStore implements Store {
   }
 
   async insertClient(client: ClientRecord): Promise<void> {
-    await this.#pool.query("INSERT INTO oauth_clients (client_id, tenant_id, secret_hash, scopes, created_at) VALUES ($1, $2, $3, $4, $5)", [
-      client.clientId,
-      client.tenantId,
-      client.secretHash,
-      client.scopes.join(","),
-      client.createdAt,
-    ]);
+    await this.#pool.query(
+      "INSERT INTO oauth_clients (client_id, tenant_id, secret_hash, scopes, created_at) VALUES ($1, $2, $3, $4, $5)",
+      [client.clientId, client.tenantId, client.secretHash, client.scopes.join(","), client.createdAt],
+    );
   }
 
   async findClient(clientId: string): Promise<ClientRecord | undefined> {
@@ -217,7 +218,9 @@ export class PostgresStore implements Store {
       `SELECT ${WALLET_COLUMNS} FROM wallets w WHERE w.tenant_id = $1 ORDER BY w.seq LIMIT $2 OFFSET $3`,
       [tenantId, limit, offset],
     );
-    const [count] = await rows<{ n: number }>(this.#pool, "wallet-count", "SELECT count(*)::int AS n FROM wallets WHERE tenant_id = $1", [tenantId]);
+    const [count] = await rows<{ n: number }>(this.#pool, "wallet-count", "SELECT count(*)::int AS n FROM wallets WHERE tenant_id = $1", [
+      tenantId,
+    ]);
     return { wallets: page.map(walletFromRow), total: count?.n ?? 0 };
   }
 
@@ -375,9 +378,12 @@ class PostgresWriteTx implements WriteTx {
   }
 
   async lockAccountsById(ids: string[]): Promise<AccountRecord[]> {
-    const locked = await rows<AccountRow>(this.client, "lock-accounts-by-id", `SELECT ${ACCOUNT_COLUMNS} FROM accounts a WHERE a.id = ANY($1::uuid[]) ORDER BY a.id FOR UPDATE`, [
-      ids,
-    ]);
+    const locked = await rows<AccountRow>(
+      this.client,
+      "lock-accounts-by-id",
+      `SELECT ${ACCOUNT_COLUMNS} FROM accounts a WHERE a.id = ANY($1::uuid[]) ORDER BY a.id FOR UPDATE`,
+      [ids],
+    );
     const byId = new Map(locked.map((row) => [row.id, accountFromRow(row)]));
     return ids.map((id) => {
       const account = byId.get(id);

@@ -4,6 +4,20 @@ import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import type { ReplayAccount, ReplayTransfer } from "../../ledger/replay.js";
 import { type BatchItem, GroupCommitter, type Outcome } from "../group-commit.js";
+import {
+  type AccountRow,
+  accountFromRow,
+  accountToRow,
+  type DepositRow,
+  depositFromRow,
+  depositToRow,
+  scopesFromText,
+  type TransferRow,
+  transferFromRow,
+  transferToRow,
+  type WalletRow,
+  walletFromRow,
+} from "../rows.js";
 import type {
   AccountKey,
   AccountRecord,
@@ -20,20 +34,6 @@ import type {
   WriteTx,
 } from "../store.js";
 import { migrate } from "./migrations.js";
-import {
-  type AccountRow,
-  accountFromRow,
-  accountToRow,
-  type DepositRow,
-  depositFromRow,
-  depositToRow,
-  scopesFromText,
-  type TransferRow,
-  transferFromRow,
-  transferToRow,
-  type WalletRow,
-  walletFromRow,
-} from "../rows.js";
 
 const LOOKUP_COLUMN = { id: "id", wallet_id: "wallet_id", external_id: "external_id" } as const;
 const ACCOUNT_COLUMNS =

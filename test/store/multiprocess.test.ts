@@ -1,0 +1,109 @@
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn } from "node:child_process";
+import { after, before, describe, it } from "node:test";
+import { loadConfig } from "../../src/config.js";
+import { createServices } from "../../src/services/services.js";
+import { verifyLedger } from "../../src/services/verify.js";
+import { openStore } from "../../src/store/open.js";
+import { createTestDatabase, type TestDatabase } from "../helpers.js";
+
+const PORTS = [41_000 + Math.floor(Math.random() * 2000), 43_000 + Math.floor(Math.random() * 2000)];
+
+function startServer(databaseUrl: string, port: number, workers: number): ChildProcess {
+  return spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+    env: { ...process.env, DATABASE_URL: databaseUrl, PORT: String(port), HOST: "127.0.0.1", WORKERS: String(workers), LOG_LEVEL: "warn" },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+}
+
+async function waitUntilServing(port: number): Promise<void> {
+  for (let attempt = 0; attempt < 150; attempt += 1) {
+    const ready = await fetch(`http://127.0.0.1:${port}/wallets/`).then(
+      (response) => response.status === 401,
+      () => false,
+    );
+    if (ready) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`server on port ${port} did not start`);
+}
+
+async function post(port: number, path: string, key: string, body: object) {
+  const response = await fetch(`http://127.0.0.1:${port}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", "x-api-key": key },
+    body: JSON.stringify(body),
+  });
+  return {
+    status: response.status,
+    body: (await response.json()) as { error?: { code: string }; balances?: { available_balance: string }[] },
+  };
+}
+
+/** Several processes on one database: correctness must come from the database alone. */
+describe("several server processes on one database", () => {
+  let database: TestDatabase;
+  let servers: ChildProcess[] = [];
+  let apiKey = "";
+
+  before(async () => {
+    database = await createTestDatabase();
+    const store = await openStore(database.url);
+    const services = await createServices(store, { ...loadConfig({}), databaseUrl: database.url });
+    const tenant = await services.credentials.createTenant("Shared Casino");
+    apiKey = tenant.apiKey;
+    await services.wallets.create(tenant.tenantId, "Shared Player", "shared-player");
+    await services.deposits.report({
+      tenantId: tenant.tenantId,
+      lookup: undefined,
+      currency: "USDTTRC20",
+      amount: "1000",
+      txHash: "fund",
+      confirmations: 99,
+    });
+    await store.close();
+    const [first = 0, second = 0] = PORTS;
+    servers = [startServer(database.url, first, 2), startServer(database.url, second, 1)];
+    await Promise.all(PORTS.map(waitUntilServing));
+  });
+
+  after(async () => {
+    await Promise.all(
+      servers.map(
+        (server) => new Promise((resolve) => (server.exitCode === null ? server.once("exit", resolve).kill("SIGTERM") : resolve(null))),
+      ),
+    );
+    await database.drop();
+  });
+
+  it("lets exactly the fundable movements through, across processes, and verifies", async () => {
+    const [first = 0] = PORTS;
+    const funded = await post(first, "/wallets/transfer-to-user/", apiKey, {
+      external_id: "shared-player",
+      currency: "USDTTRC20",
+      amount: "100",
+    });
+    assert.equal(funded.status, 200);
+    const attempts = Array.from({ length: 60 }, (_, index) =>
+      post(PORTS[index % PORTS.length] ?? first, "/wallets/withdraw-to-master/", apiKey, {
+        external_id: "shared-player",
+        currency: "USDTTRC20",
+        amount: "7",
+      }),
+    );
+    const results = await Promise.all(attempts);
+    const statuses = results.map((result) => (result.status === 200 ? "ok" : result.body.error?.code));
+    assert.equal(statuses.filter((status) => status === "ok").length, 14, JSON.stringify(statuses));
+    assert.equal(statuses.filter((status) => status === "insufficient_funds").length, 46);
+    const balance = await post(first, "/wallets/balances/", apiKey, { external_id: "shared-player" });
+    assert.equal(balance.body.balances?.[0]?.available_balance, "2.00");
+
+    const store = await openStore(database.url);
+    try {
+      const report = await verifyLedger(store);
+      assert.equal(report.ok, true, JSON.stringify(report.problems));
+    } finally {
+      await store.close();
+    }
+  });
+});
