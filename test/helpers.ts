@@ -54,7 +54,9 @@ export async function rawQuery(databaseUrl: string, sql: string, parameters: unk
     const db = new Database(databaseUrl.slice("sqlite:".length));
     try {
       const statement = db.prepare(sql.replace(/\$\d+/g, "?"));
-      return statement.reader ? (statement.all(...parameters) as Record<string, unknown>[]) : (statement.run(...parameters), []);
+      if (statement.reader) return statement.all(...parameters) as Record<string, unknown>[];
+      statement.run(...parameters);
+      return [];
     } finally {
       db.close();
     }
