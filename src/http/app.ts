@@ -1,4 +1,3 @@
-import formBody from "@fastify/formbody";
 import rateLimit from "@fastify/rate-limit";
 import { Ajv } from "ajv";
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
@@ -48,7 +47,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.setValidatorCompiler(validatorCompiler());
   installErrorHandling(app, { onInvariantBroken: options.onInvariantBroken ?? (() => process.exit(70)) });
   installJsonParser(app);
-  await app.register(formBody, { bodyLimit: options.config.bodyLimitBytes });
   await app.register(rateLimit, {
     max: options.config.rateLimitPerMinute,
     timeWindow: 60_000,

@@ -56,15 +56,29 @@ describe("POST /wallets/balances/ (the specification's example)", () => {
   });
 
   it("moves the pending deposit into the available balance once it is confirmed", async () => {
-    const confirmed = await deposit(test, { externalId: "player-12345", currency: "USDTTRC20", amount: "100", txHash: "tron-pending", confirmations: 19 });
+    const confirmed = await deposit(test, {
+      externalId: "player-12345",
+      currency: "USDTTRC20",
+      amount: "100",
+      txHash: "tron-pending",
+      confirmations: 19,
+    });
     assert.equal(confirmed.body.deposit.status, "confirmed");
     const response = await balances(test, { external_id: "player-12345" });
-    assert.deepEqual(response.body.balances[0], { currency: "USDTTRC20", amount: "500.00", pending_amount: "0.00", available_balance: "500.00" });
+    assert.deepEqual(response.body.balances[0], {
+      currency: "USDTTRC20",
+      amount: "500.00",
+      pending_amount: "0.00",
+      available_balance: "500.00",
+    });
   });
 
   it("accepts OAuth bearer tokens as well as API keys", async () => {
     const form = `grant_type=client_credentials&client_id=${test.tenant.clientId}&client_secret=${test.tenant.clientSecret}`;
-    const token = await call(test.app, "POST", "/o/token/", { body: form, headers: { "content-type": "application/x-www-form-urlencoded" } });
+    const token = await call(test.app, "POST", "/o/token/", {
+      body: form,
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+    });
     assert.equal(token.status, 200);
     const response = await call(test.app, "POST", "/wallets/balances/", { token: token.body.access_token, body: { wallet_id: walletId } });
     assert.equal(response.status, 200);

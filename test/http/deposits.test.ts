@@ -17,33 +17,60 @@ describe("POST /deposits/ (system key, scope deposits)", () => {
   it("keeps a deposit pending below the required confirmations and posts it at the requirement", async () => {
     const first = await deposit(test, { externalId: "depositor", currency: "USDTTRC20", amount: "100", txHash: "tx-1", confirmations: 1 });
     assert.equal(first.status, 200);
-    assert.deepEqual({ ...first.body.deposit, id: "" }, {
-      id: "",
-      status: "pending",
-      confirmations: 1,
-      required_confirmations: 19,
+    assert.deepEqual(
+      { ...first.body.deposit, id: "" },
+      {
+        id: "",
+        status: "pending",
+        confirmations: 1,
+        required_confirmations: 19,
+        currency: "USDTTRC20",
+        amount: "100.00",
+        tx_hash: "tx-1",
+      },
+    );
+    const progress = await deposit(test, {
+      externalId: "depositor",
       currency: "USDTTRC20",
-      amount: "100.00",
-      tx_hash: "tx-1",
+      amount: "100",
+      txHash: "tx-1",
+      confirmations: 10,
     });
-    const progress = await deposit(test, { externalId: "depositor", currency: "USDTTRC20", amount: "100", txHash: "tx-1", confirmations: 10 });
     assert.equal(progress.body.deposit.status, "pending");
     assert.equal(progress.body.deposit.id, first.body.deposit.id);
     const pendingBalance = await balances(test, { external_id: "depositor" });
-    assert.deepEqual(usdt(pendingBalance.body), { currency: "USDTTRC20", amount: "100.00", pending_amount: "100.00", available_balance: "0.00" });
+    assert.deepEqual(usdt(pendingBalance.body), {
+      currency: "USDTTRC20",
+      amount: "100.00",
+      pending_amount: "100.00",
+      available_balance: "0.00",
+    });
     const done = await deposit(test, { externalId: "depositor", currency: "USDTTRC20", amount: "100", txHash: "tx-1", confirmations: 19 });
     assert.equal(done.body.deposit.status, "confirmed");
     const confirmedBalance = await balances(test, { external_id: "depositor" });
-    assert.deepEqual(usdt(confirmedBalance.body), { currency: "USDTTRC20", amount: "100.00", pending_amount: "0.00", available_balance: "100.00" });
+    assert.deepEqual(usdt(confirmedBalance.body), {
+      currency: "USDTTRC20",
+      amount: "100.00",
+      pending_amount: "0.00",
+      available_balance: "100.00",
+    });
   });
 
   it("never credits the same transaction twice", async () => {
     for (let report = 0; report < 3; report += 1) {
-      const response = await deposit(test, { externalId: "depositor", currency: "USDTTRC20", amount: "100", txHash: "tx-1", confirmations: 30 + report });
+      const response = await deposit(test, {
+        externalId: "depositor",
+        currency: "USDTTRC20",
+        amount: "100",
+        txHash: "tx-1",
+        confirmations: 30 + report,
+      });
       assert.equal(response.body.deposit.status, "confirmed");
     }
     const concurrent = await Promise.all(
-      Array.from({ length: 10 }, () => deposit(test, { externalId: "depositor", currency: "USDTTRC20", amount: "5", txHash: "tx-burst", confirmations: 40 })),
+      Array.from({ length: 10 }, () =>
+        deposit(test, { externalId: "depositor", currency: "USDTTRC20", amount: "5", txHash: "tx-burst", confirmations: 40 }),
+      ),
     );
     assert.ok(concurrent.every((response) => response.status === 200));
     assert.equal(new Set(concurrent.map((response) => response.body.deposit.id)).size, 1);
@@ -53,44 +80,103 @@ describe("POST /deposits/ (system key, scope deposits)", () => {
 
   it("voids a dropped pending deposit, and credits it again if the chain brings it back", async () => {
     await deposit(test, { externalId: "depositor", currency: "USDTTRC20", amount: "7", txHash: "tx-reorg", confirmations: 2 });
-    const dropped = await deposit(test, { externalId: "depositor", currency: "USDTTRC20", amount: "7", txHash: "tx-reorg", confirmations: 2, status: "dropped" });
+    const dropped = await deposit(test, {
+      externalId: "depositor",
+      currency: "USDTTRC20",
+      amount: "7",
+      txHash: "tx-reorg",
+      confirmations: 2,
+      status: "dropped",
+    });
     assert.equal(dropped.body.deposit.status, "dropped");
     const afterDrop = await balances(test, { external_id: "depositor" });
-    assert.deepEqual(usdt(afterDrop.body), { currency: "USDTTRC20", amount: "105.00", pending_amount: "0.00", available_balance: "105.00" });
+    assert.deepEqual(usdt(afterDrop.body), {
+      currency: "USDTTRC20",
+      amount: "105.00",
+      pending_amount: "0.00",
+      available_balance: "105.00",
+    });
     const history = await call(test.app, "POST", "/wallets/transfer-history/", {
       key: test.tenant.apiKey,
       body: { external_id: "depositor", status: "voided" },
     });
     assert.equal(history.body.transfers.length, 1);
     assert.equal(history.body.transfers[0].amount, "7.00");
-    const back = await deposit(test, { externalId: "depositor", currency: "USDTTRC20", amount: "7", txHash: "tx-reorg", confirmations: 25 });
+    const back = await deposit(test, {
+      externalId: "depositor",
+      currency: "USDTTRC20",
+      amount: "7",
+      txHash: "tx-reorg",
+      confirmations: 25,
+    });
     assert.equal(back.body.deposit.status, "confirmed");
     assert.equal(usdt((await balances(test, { external_id: "depositor" })).body)?.available_balance, "112.00");
   });
 
   it("refuses to drop a confirmed deposit, and a report that disagrees with the first", async () => {
-    const drop = await deposit(test, { externalId: "depositor", currency: "USDTTRC20", amount: "100", txHash: "tx-1", confirmations: 40, status: "dropped" });
+    const drop = await deposit(test, {
+      externalId: "depositor",
+      currency: "USDTTRC20",
+      amount: "100",
+      txHash: "tx-1",
+      confirmations: 40,
+      status: "dropped",
+    });
     assert.equal(drop.status, 409);
     assert.equal(drop.body.error.code, "conflict");
-    const otherAmount = await deposit(test, { externalId: "depositor", currency: "USDTTRC20", amount: "101", txHash: "tx-1", confirmations: 40 });
+    const otherAmount = await deposit(test, {
+      externalId: "depositor",
+      currency: "USDTTRC20",
+      amount: "101",
+      txHash: "tx-1",
+      confirmations: 40,
+    });
     assert.equal(otherAmount.status, 409);
     assert.equal(usdt((await balances(test, { external_id: "depositor" })).body)?.available_balance, "112.00");
   });
 
   it("credits the master account when asked, and takes the watcher's word for finality", async () => {
-    const response = await deposit(test, { master: true, currency: "BTC", amount: "1.5", txHash: "btc-master", confirmations: 0, status: "confirmed" });
+    const response = await deposit(test, {
+      master: true,
+      currency: "BTC",
+      amount: "1.5",
+      txHash: "btc-master",
+      confirmations: 0,
+      status: "confirmed",
+    });
     assert.equal(response.body.deposit.status, "confirmed");
     const master = await call(test.app, "GET", "/master/balances/", { key: test.tenant.apiKey });
     assert.deepEqual(master.body.balances, [{ currency: "BTC", amount: "1.50", pending_amount: "0.00", available_balance: "1.50" }]);
   });
 
   it("refuses unknown tenants, foreign wallets and ambiguous targets", async () => {
-    const unknownTenant = await deposit(test, { tenantId: "00000000-0000-4000-8000-000000000000", master: true, currency: "BTC", amount: "1", txHash: "x1", confirmations: 9 });
+    const unknownTenant = await deposit(test, {
+      tenantId: "00000000-0000-4000-8000-000000000000",
+      master: true,
+      currency: "BTC",
+      amount: "1",
+      txHash: "x1",
+      confirmations: 9,
+    });
     assert.equal(unknownTenant.status, 404);
     const other = await test.newTenant("Other Casino");
-    const foreign = await deposit(test, { tenantId: other.tenantId, externalId: "depositor", currency: "BTC", amount: "1", txHash: "x2", confirmations: 9 });
+    const foreign = await deposit(test, {
+      tenantId: other.tenantId,
+      externalId: "depositor",
+      currency: "BTC",
+      amount: "1",
+      txHash: "x2",
+      confirmations: 9,
+    });
     assert.equal(foreign.status, 404);
-    const both = await deposit(test, { master: true, externalId: "depositor", currency: "BTC", amount: "1", txHash: "x3", confirmations: 9 });
+    const both = await deposit(test, {
+      master: true,
+      externalId: "depositor",
+      currency: "BTC",
+      amount: "1",
+      txHash: "x3",
+      confirmations: 9,
+    });
     assert.equal(both.status, 400);
     const neither = await deposit(test, { currency: "BTC", amount: "1", txHash: "x4", confirmations: 9 });
     assert.equal(neither.status, 400);

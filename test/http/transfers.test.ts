@@ -19,21 +19,31 @@ describe("transfers between the master account and wallets", () => {
     const wallet = await createWallet(test, "mover");
     const toUser = await move("transfer-to-user", { external_id: "mover", currency: "usdttrc20", amount: "250.5" });
     assert.equal(toUser.status, 200);
-    assert.deepEqual({ ...toUser.body.transfer, id: "", created_at: "" }, {
-      id: "",
-      transfer_type: "to_sub",
-      currency: "USDTTRC20",
-      amount: "250.50",
-      status: "posted",
-      created_at: "",
-    });
+    assert.deepEqual(
+      { ...toUser.body.transfer, id: "", created_at: "" },
+      {
+        id: "",
+        transfer_type: "to_sub",
+        currency: "USDTTRC20",
+        amount: "250.50",
+        status: "posted",
+        created_at: "",
+      },
+    );
     const toMaster = await move("withdraw-to-master", { wallet_id: wallet.wallet_id, currency: "USDTTRC20", amount: 50 });
     assert.equal(toMaster.status, 200);
     assert.equal(toMaster.body.transfer.transfer_type, "to_master");
     const response = await balances(test, { wallet_id: wallet.wallet_id });
-    assert.deepEqual(response.body.balances, [{ currency: "USDTTRC20", amount: "200.50", pending_amount: "0.00", available_balance: "200.50" }]);
+    assert.deepEqual(response.body.balances, [
+      { currency: "USDTTRC20", amount: "200.50", pending_amount: "0.00", available_balance: "200.50" },
+    ]);
     const master = await call(test.app, "GET", "/master/balances/", { key: test.tenant.apiKey });
-    assert.deepEqual(master.body.balances[0], { currency: "USDTTRC20", amount: "799.50", pending_amount: "0.00", available_balance: "799.50" });
+    assert.deepEqual(master.body.balances[0], {
+      currency: "USDTTRC20",
+      amount: "799.50",
+      pending_amount: "0.00",
+      available_balance: "799.50",
+    });
   });
 
   it("keeps 18-decimal amounts exact, as strings and as JSON numbers with many digits", async () => {
@@ -62,7 +72,9 @@ describe("transfers between the master account and wallets", () => {
   it("lets exactly the fundable withdrawals through when they race", async () => {
     await createWallet(test, "racer");
     await move("transfer-to-user", { external_id: "racer", currency: "USDTTRC20", amount: "100" });
-    const attempts = Array.from({ length: 40 }, () => move("withdraw-to-master", { external_id: "racer", currency: "USDTTRC20", amount: "7" }));
+    const attempts = Array.from({ length: 40 }, () =>
+      move("withdraw-to-master", { external_id: "racer", currency: "USDTTRC20", amount: "7" }),
+    );
     const results = await Promise.all(attempts);
     const succeeded = results.filter((result) => result.status === 200).length;
     assert.equal(succeeded, 14);

@@ -1,3 +1,4 @@
+import formBody from "@fastify/formbody";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
 import { Type } from "typebox";
@@ -31,6 +32,8 @@ const OAuthErrorResponse = Type.Object({ error: Type.String(), error_description
 
 export const tokenRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { services } = app;
+  // Form bodies are OAuth's native encoding; registered here, they stay off every JSON route.
+  await app.register(formBody);
 
   app.post(
     "/o/token/",
