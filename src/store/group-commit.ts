@@ -18,7 +18,15 @@ export type BatchRunner<Tx> = (items: BatchItem<Tx>[]) => Promise<Outcome[]>;
 
 export const MAX_BATCH_ITEMS = 8190;
 
+export interface CommitStats {
+  /** Transactions committed or attempted. */
+  batches: number;
+  /** Pieces of work run inside them. */
+  items: number;
+}
+
 export class GroupCommitter<Tx> {
+  readonly stats: CommitStats = { batches: 0, items: 0 };
   readonly #queue: BatchItem<Tx>[] = [];
   #batchesInFlight = 0;
   #scheduled = false;
@@ -53,6 +61,8 @@ export class GroupCommitter<Tx> {
     const batch = this.#queue.splice(0, MAX_BATCH_ITEMS);
     if (batch.length === 0) return;
     this.#batchesInFlight += 1;
+    this.stats.batches += 1;
+    this.stats.items += batch.length;
     this.#schedule();
     try {
       const outcomes = await this.runBatch(batch);

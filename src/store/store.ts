@@ -1,5 +1,6 @@
 import type { LedgerAccount } from "../ledger/accounts.js";
 import type { ReplayAccount, ReplayTransfer, TransferFlag } from "../ledger/replay.js";
+import type { CommitStats } from "./group-commit.js";
 
 /**
  * One interface, two adapters (SQLite, PostgreSQL). Services hold the use cases and call the
@@ -124,6 +125,8 @@ export interface Store {
   close(): Promise<void>;
 
   write<T>(work: (tx: WriteTx) => Promise<T>): Promise<T>;
+  /** How well group commit is batching: items per batch is the commits saved. */
+  readonly commitStats: CommitStats;
 
   insertTenant(tenant: TenantRecord): Promise<void>;
   findTenant(id: string): Promise<TenantRecord | undefined>;

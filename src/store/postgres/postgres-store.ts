@@ -91,6 +91,10 @@ export class PostgresStore implements Store {
     await this.#pool.end();
   }
 
+  get commitStats() {
+    return this.#committer.stats;
+  }
+
   write<T>(work: (tx: WriteTx) => Promise<T>): Promise<T> {
     return this.#committer.submit(work);
   }

@@ -77,6 +77,10 @@ export class SqliteStore implements Store {
     this.#writer.close();
   }
 
+  get commitStats() {
+    return this.#committer.stats;
+  }
+
   write<T>(work: (tx: WriteTx) => Promise<T>): Promise<T> {
     return this.#committer.submit(work);
   }
