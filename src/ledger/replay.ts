@@ -78,8 +78,10 @@ export class Replay {
 
   #applyFlag(transfer: ReplayTransfer, debit: LedgerAccount, credit: LedgerAccount) {
     if (transfer.flag === "posted" || transfer.flag === "pending") {
-      if (transfer.flag === "pending") this.#pending.set(transfer.id, transfer);
-      return applyTransfer(debit, credit, transfer.amount, transfer.flag);
+      const applied = applyTransfer(debit, credit, transfer.amount, transfer.flag);
+      // Only a pending transfer the rules allowed can be resolved later.
+      if (applied.ok && transfer.flag === "pending") this.#pending.set(transfer.id, transfer);
+      return applied;
     }
     const pending = transfer.pendingId ? this.#pending.get(transfer.pendingId) : undefined;
     if (

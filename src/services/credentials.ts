@@ -56,7 +56,7 @@ export class CredentialService {
   async createTenant(name: string) {
     const tenantId = randomUUID();
     const createdAt = new Date().toISOString();
-    await this.store.insertTenant({ id: tenantId, name, createdAt });
+    await this.store.insertTenant({ id: tenantId, name, createdAt, unknownRollback: "succeed" });
     const key = await this.createApiKey(tenantId, TENANT_SCOPES);
     const clientId = `cl_${randomBytes(12).toString("hex")}`;
     const clientSecret = secret("cs");

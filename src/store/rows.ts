@@ -1,5 +1,17 @@
 /** Row shapes shared by both stores (the PostgreSQL queries cast to them), and their records. */
-import type { AccountRecord, DepositRecord, OwnerKind, Scope, TransferRecord, WalletRecord } from "./store.js";
+import type {
+  AccountRecord,
+  DepositRecord,
+  GameTransactionRecord,
+  HoldRecord,
+  IdempotencyRecord,
+  OwnerKind,
+  Scope,
+  TenantRecord,
+  TransferRecord,
+  WalletRecord,
+  WithdrawalRecord,
+} from "./store.js";
 
 export interface WalletRow {
   id: string;
@@ -148,3 +160,176 @@ export const depositToRow = (deposit: DepositRecord): DepositRow => ({
 });
 
 export const scopesFromText = (text: string): Scope[] => text.split(",") as Scope[];
+
+export interface TenantRow {
+  id: string;
+  name: string;
+  created_at: string;
+  unknown_rollback: TenantRecord["unknownRollback"];
+}
+
+export const tenantFromRow = (row: TenantRow): TenantRecord => ({
+  id: row.id,
+  name: row.name,
+  createdAt: row.created_at,
+  unknownRollback: row.unknown_rollback,
+});
+
+export interface GameTransactionRow {
+  tenant_id: string;
+  transaction_id: string;
+  kind: GameTransactionRecord["kind"];
+  status: GameTransactionRecord["status"];
+  wallet_uuid: string;
+  currency: string;
+  amount: string;
+  round_id: string;
+  reference_id: string | null;
+  fingerprint: string;
+  result: string;
+  created_at: string;
+}
+
+export const gameTransactionFromRow = (row: GameTransactionRow): GameTransactionRecord => ({
+  tenantId: row.tenant_id,
+  transactionId: row.transaction_id,
+  kind: row.kind,
+  status: row.status,
+  walletUuid: row.wallet_uuid,
+  currency: row.currency,
+  amount: BigInt(row.amount),
+  roundId: row.round_id,
+  referenceId: row.reference_id,
+  fingerprint: row.fingerprint,
+  result: row.result,
+  createdAt: row.created_at,
+});
+
+export const gameTransactionToRow = (record: GameTransactionRecord): GameTransactionRow => ({
+  tenant_id: record.tenantId,
+  transaction_id: record.transactionId,
+  kind: record.kind,
+  status: record.status,
+  wallet_uuid: record.walletUuid,
+  currency: record.currency,
+  amount: record.amount.toString(),
+  round_id: record.roundId,
+  reference_id: record.referenceId,
+  fingerprint: record.fingerprint,
+  result: record.result,
+  created_at: record.createdAt,
+});
+
+export interface HoldRow {
+  id: string;
+  tenant_id: string;
+  wallet_uuid: string;
+  currency: string;
+  amount: string;
+  captured_amount: string;
+  status: HoldRecord["status"];
+  transfer_id: string;
+  reference: string | null;
+  expires_at: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export const holdFromRow = (row: HoldRow): HoldRecord => ({
+  id: row.id,
+  tenantId: row.tenant_id,
+  walletUuid: row.wallet_uuid,
+  currency: row.currency,
+  amount: BigInt(row.amount),
+  capturedAmount: BigInt(row.captured_amount),
+  status: row.status,
+  transferId: row.transfer_id,
+  reference: row.reference,
+  expiresAt: row.expires_at,
+  createdAt: row.created_at,
+  updatedAt: row.updated_at,
+});
+
+export const holdToRow = (hold: HoldRecord): HoldRow => ({
+  id: hold.id,
+  tenant_id: hold.tenantId,
+  wallet_uuid: hold.walletUuid,
+  currency: hold.currency,
+  amount: hold.amount.toString(),
+  captured_amount: hold.capturedAmount.toString(),
+  status: hold.status,
+  transfer_id: hold.transferId,
+  reference: hold.reference,
+  expires_at: hold.expiresAt,
+  created_at: hold.createdAt,
+  updated_at: hold.updatedAt,
+});
+
+export interface WithdrawalRow {
+  id: string;
+  tenant_id: string;
+  wallet_uuid: string;
+  currency: string;
+  amount: string;
+  address: string;
+  status: WithdrawalRecord["status"];
+  transfer_id: string;
+  tx_hash: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export const withdrawalFromRow = (row: WithdrawalRow): WithdrawalRecord => ({
+  id: row.id,
+  tenantId: row.tenant_id,
+  walletUuid: row.wallet_uuid,
+  currency: row.currency,
+  amount: BigInt(row.amount),
+  address: row.address,
+  status: row.status,
+  transferId: row.transfer_id,
+  txHash: row.tx_hash,
+  createdAt: row.created_at,
+  updatedAt: row.updated_at,
+});
+
+export const withdrawalToRow = (withdrawal: WithdrawalRecord): WithdrawalRow => ({
+  id: withdrawal.id,
+  tenant_id: withdrawal.tenantId,
+  wallet_uuid: withdrawal.walletUuid,
+  currency: withdrawal.currency,
+  amount: withdrawal.amount.toString(),
+  address: withdrawal.address,
+  status: withdrawal.status,
+  transfer_id: withdrawal.transferId,
+  tx_hash: withdrawal.txHash,
+  created_at: withdrawal.createdAt,
+  updated_at: withdrawal.updatedAt,
+});
+
+export interface IdempotencyRow {
+  scope: string;
+  key: string;
+  fingerprint: string;
+  result: string;
+  expires_at: string;
+  created_at: string;
+}
+
+export const idempotencyFromRow = (row: IdempotencyRow): IdempotencyRecord => ({
+  scope: row.scope,
+  key: row.key,
+  fingerprint: row.fingerprint,
+  result: row.result,
+  expiresAt: row.expires_at,
+  createdAt: row.created_at,
+});
+
+export const idempotencyToRow = (record: IdempotencyRecord): IdempotencyRow => ({
+  scope: record.scope,
+  key: record.key,
+  fingerprint: record.fingerprint,
+  result: record.result,
+  expires_at: record.expiresAt,
+  created_at: record.createdAt,
+});

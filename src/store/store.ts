@@ -9,15 +9,83 @@ import type { CommitStats } from "./group-commit.js";
  * resolves only after that transaction is durable.
  */
 
-export type Scope = "read" | "write" | "deposits";
+export type Scope = "read" | "write" | "deposits" | "withdrawals";
 export type OwnerKind = "wallet" | "master" | "chain";
-export type TransferType = "to_sub" | "to_master" | "deposit";
+export type TransferType = "to_sub" | "to_master" | "deposit" | "bet" | "win" | "rollback" | "hold" | "withdrawal";
 export type TransferStatus = "posted" | "pending" | "voided";
 export type DepositStatus = "pending" | "confirmed" | "dropped";
+export type GameKind = "bet" | "win" | "rollback";
+/**
+ * A bet is completed, settled once a win refers to it, or rolled_back. A tombstone marks a bet
+ * that was rolled back before it arrived: it can never be placed.
+ */
+export type GameStatus = "completed" | "settled" | "rolled_back" | "tombstone";
+export type HoldStatus = "pending" | "posted" | "voided" | "expired";
+export type WithdrawalStatus = "pending" | "completed" | "failed";
+export type UnknownRollbackPolicy = "succeed" | "not_found";
 
 export interface TenantRecord {
   id: string;
   name: string;
+  createdAt: string;
+  /** How a rollback of a bet never seen is answered (the bet is tombstoned either way). */
+  unknownRollback: UnknownRollbackPolicy;
+}
+
+export interface GameTransactionRecord {
+  tenantId: string;
+  transactionId: string;
+  kind: GameKind;
+  status: GameStatus;
+  walletUuid: string;
+  currency: string;
+  amount: bigint;
+  roundId: string;
+  /** For wins and rollbacks: the bet's transaction_id. */
+  referenceId: string | null;
+  /** Hash of the request that created it: a repeat must match it to replay. */
+  fingerprint: string;
+  /** The answer given the first time, replayed on a repeat (JSON). */
+  result: string;
+  createdAt: string;
+}
+
+export interface HoldRecord {
+  id: string;
+  tenantId: string;
+  walletUuid: string;
+  currency: string;
+  amount: bigint;
+  capturedAmount: bigint;
+  status: HoldStatus;
+  transferId: string;
+  reference: string | null;
+  expiresAt: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface WithdrawalRecord {
+  id: string;
+  tenantId: string;
+  walletUuid: string;
+  currency: string;
+  amount: bigint;
+  address: string;
+  status: WithdrawalStatus;
+  transferId: string;
+  txHash: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface IdempotencyRecord {
+  scope: string;
+  key: string;
+  fingerprint: string;
+  /** The stored answer (JSON), replayed on a repeat. */
+  result: string;
+  expiresAt: string;
   createdAt: string;
 }
 
@@ -118,6 +186,23 @@ export interface WriteTx {
   findTransfer(id: string): Promise<TransferRecord | undefined>;
   findDeposit(currency: string, txHash: string): Promise<DepositRecord | undefined>;
   saveDeposit(deposit: DepositRecord): Promise<void>;
+  /** Locked for the rest of the transaction. */
+  findGameTransaction(tenantId: string, transactionId: string): Promise<GameTransactionRecord | undefined>;
+  saveGameTransaction(record: GameTransactionRecord): Promise<void>;
+  /** Locked for the rest of the transaction. */
+  findHold(tenantId: string, id: string): Promise<HoldRecord | undefined>;
+  saveHold(hold: HoldRecord): Promise<void>;
+  /** Locked for the rest of the transaction; tenantId null finds any tenant's (system keys). */
+  findWithdrawal(tenantId: string | null, id: string): Promise<WithdrawalRecord | undefined>;
+  saveWithdrawal(withdrawal: WithdrawalRecord): Promise<void>;
+  findIdempotencyRecord(scope: string, key: string): Promise<IdempotencyRecord | undefined>;
+  /** Stores the record, replacing an expired one of the same key; false if a live one holds it. */
+  saveIdempotencyRecord(record: IdempotencyRecord): Promise<boolean>;
+  /**
+   * Runs work in a nested savepoint: if it throws, its writes are undone and the error passes
+   * on, while the enclosing transaction goes on. Linked batch groups are built on this.
+   */
+  atomically<T>(work: () => Promise<T>): Promise<T>;
 }
 
 export interface Store {
@@ -130,6 +215,7 @@ export interface Store {
 
   insertTenant(tenant: TenantRecord): Promise<void>;
   findTenant(id: string): Promise<TenantRecord | undefined>;
+  setUnknownRollbackPolicy(tenantId: string, policy: UnknownRollbackPolicy): Promise<boolean>;
   insertApiKey(key: ApiKeyRecord): Promise<void>;
   findApiKeyByHash(keyHash: string): Promise<ApiKeyRecord | undefined>;
   revokeApiKey(id: string, revokedAt: string): Promise<boolean>;
@@ -146,6 +232,12 @@ export interface Store {
   listWalletAccounts(walletUuids: string[]): Promise<AccountRecord[]>;
   listMasterAccounts(tenantId: string): Promise<AccountRecord[]>;
   listTransfers(filter: TransferFilter): Promise<{ transfers: TransferRecord[]; total: number }>;
+  findHold(tenantId: string, id: string): Promise<HoldRecord | undefined>;
+  findWithdrawal(tenantId: string | null, id: string): Promise<WithdrawalRecord | undefined>;
+  listWithdrawals(status: WithdrawalStatus, limit: number, offset: number): Promise<WithdrawalRecord[]>;
+  /** Pending holds whose timeout has passed, oldest first: the expiry sweeper's work list. */
+  listExpiredHolds(now: string, limit: number): Promise<{ tenantId: string; id: string }[]>;
+  deleteExpiredIdempotencyRecords(now: string, limit: number): Promise<number>;
 
   /**
    * Hands every account (with the group it must sum to zero in) and every transfer in commit

@@ -92,6 +92,63 @@ const MIGRATIONS: readonly string[] = [
     UNIQUE (currency, tx_hash)
   );
   `,
+  `
+  ALTER TABLE tenants ADD COLUMN unknown_rollback text NOT NULL DEFAULT 'succeed' CHECK (unknown_rollback IN ('succeed', 'not_found'));
+  CREATE TABLE game_transactions (
+    tenant_id uuid NOT NULL REFERENCES tenants(id),
+    transaction_id text NOT NULL,
+    kind text NOT NULL CHECK (kind IN ('bet', 'win', 'rollback')),
+    status text NOT NULL CHECK (status IN ('completed', 'settled', 'rolled_back', 'tombstone')),
+    wallet_uuid uuid NOT NULL REFERENCES wallets(id),
+    currency text NOT NULL,
+    amount numeric(40, 0) NOT NULL,
+    round_id text NOT NULL,
+    reference_id text,
+    fingerprint text NOT NULL,
+    result text NOT NULL,
+    created_at timestamptz NOT NULL,
+    PRIMARY KEY (tenant_id, transaction_id)
+  );
+  CREATE TABLE holds (
+    id uuid PRIMARY KEY,
+    tenant_id uuid NOT NULL REFERENCES tenants(id),
+    wallet_uuid uuid NOT NULL REFERENCES wallets(id),
+    currency text NOT NULL,
+    amount numeric(40, 0) NOT NULL,
+    captured_amount numeric(40, 0) NOT NULL,
+    status text NOT NULL CHECK (status IN ('pending', 'posted', 'voided', 'expired')),
+    transfer_id uuid NOT NULL REFERENCES transfers(id),
+    reference text,
+    expires_at timestamptz NOT NULL,
+    created_at timestamptz NOT NULL,
+    updated_at timestamptz NOT NULL
+  );
+  CREATE INDEX holds_expiry ON holds (expires_at) WHERE status = 'pending';
+  CREATE TABLE withdrawals (
+    id uuid PRIMARY KEY,
+    tenant_id uuid NOT NULL REFERENCES tenants(id),
+    wallet_uuid uuid NOT NULL REFERENCES wallets(id),
+    currency text NOT NULL,
+    amount numeric(40, 0) NOT NULL,
+    address text NOT NULL,
+    status text NOT NULL CHECK (status IN ('pending', 'completed', 'failed')),
+    transfer_id uuid NOT NULL REFERENCES transfers(id),
+    tx_hash text,
+    created_at timestamptz NOT NULL,
+    updated_at timestamptz NOT NULL
+  );
+  CREATE INDEX withdrawals_status ON withdrawals (status, created_at);
+  CREATE TABLE idempotency_keys (
+    scope text NOT NULL,
+    key text NOT NULL,
+    fingerprint text NOT NULL,
+    result text NOT NULL,
+    expires_at timestamptz NOT NULL,
+    created_at timestamptz NOT NULL,
+    PRIMARY KEY (scope, key)
+  );
+  CREATE INDEX idempotency_expiry ON idempotency_keys (expires_at);
+  `,
 ];
 
 const MIGRATION_LOCK = 7_340_211;

@@ -3,6 +3,16 @@ import pg from "pg";
 import type { ReplayAccount, ReplayTransfer } from "../../ledger/replay.js";
 import { type BatchItem, GroupCommitter, type Outcome } from "../group-commit.js";
 import {
+  GAME_TRANSACTIONS,
+  HOLDS,
+  IDEMPOTENCY_INSERT_CONDITION,
+  IDEMPOTENCY_KEYS,
+  positional,
+  type UpsertShape,
+  upsertSql,
+  WITHDRAWALS,
+} from "../sql.js";
+import {
   type AccountRow,
   accountFromRow,
   accountToRow,
@@ -15,6 +25,20 @@ import {
   transferToRow,
   type WalletRow,
   walletFromRow,
+  type GameTransactionRow,
+  gameTransactionFromRow,
+  gameTransactionToRow,
+  type HoldRow,
+  holdFromRow,
+  holdToRow,
+  type IdempotencyRow,
+  idempotencyFromRow,
+  idempotencyToRow,
+  type TenantRow,
+  tenantFromRow,
+  type WithdrawalRow,
+  withdrawalFromRow,
+  withdrawalToRow,
 } from "../rows.js";
 import type {
   AccountKey,
@@ -22,13 +46,19 @@ import type {
   ApiKeyRecord,
   ClientRecord,
   DepositRecord,
+  GameTransactionRecord,
+  HoldRecord,
+  IdempotencyRecord,
   Store,
   TenantRecord,
   TransferFilter,
   TransferRecord,
   TransferStatus,
+  UnknownRollbackPolicy,
   WalletLookup,
   WalletRecord,
+  WithdrawalRecord,
+  WithdrawalStatus,
   WriteTx,
 } from "../store.js";
 import { migrate } from "./migrations.js";
@@ -117,18 +147,23 @@ export class PostgresStore implements Store {
   }
 
   async insertTenant(tenant: TenantRecord): Promise<void> {
-    await this.#pool.query("INSERT INTO tenants (id, name, created_at) VALUES ($1, $2, $3)", [tenant.id, tenant.name, tenant.createdAt]);
+    await this.#pool.query("INSERT INTO tenants (id, name, created_at, unknown_rollback) VALUES ($1, $2, $3, $4)", [
+      tenant.id,
+      tenant.name,
+      tenant.createdAt,
+      tenant.unknownRollback,
+    ]);
   }
 
   async findTenant(id: string): Promise<TenantRecord | undefined> {
     if (!UUID_PATTERN.test(id)) return undefined;
-    const [row] = await rows<{ id: string; name: string; created_at: string }>(
-      this.#pool,
-      "tenant",
-      "SELECT * FROM tenants WHERE id = $1",
-      [id],
-    );
-    return row && { id: row.id, name: row.name, createdAt: row.created_at };
+    const [row] = await rows<TenantRow>(this.#pool, "tenant", "SELECT * FROM tenants WHERE id = $1", [id]);
+    return row && tenantFromRow(row);
+  }
+
+  async setUnknownRollbackPolicy(tenantId: string, policy: UnknownRollbackPolicy): Promise<boolean> {
+    if (!UUID_PATTERN.test(tenantId)) return false;
+    return (await this.#pool.query("UPDATE tenants SET unknown_rollback = $2 WHERE id = $1", [tenantId, policy])).rowCount === 1;
   }
 
   async insertApiKey(key: ApiKeyRecord): Promise<void> {
@@ -268,6 +303,39 @@ export class PostgresStore implements Store {
     return { transfers: (page.rows as TransferRow[]).map(transferFromRow), total: count.rows[0].n as number };
   }
 
+  findHold(tenantId: string, id: string): Promise<HoldRecord | undefined> {
+    return findHold(this.#pool, tenantId, id, "");
+  }
+
+  findWithdrawal(tenantId: string | null, id: string): Promise<WithdrawalRecord | undefined> {
+    return findWithdrawal(this.#pool, tenantId, id, "");
+  }
+
+  async listWithdrawals(status: WithdrawalStatus, limit: number, offset: number): Promise<WithdrawalRecord[]> {
+    const found = await rows<WithdrawalRow>(
+      this.#pool,
+      "withdrawals-by-status",
+      `SELECT ${WITHDRAWAL_COLUMNS} FROM withdrawals WHERE status = $1 ORDER BY created_at LIMIT $2 OFFSET $3`,
+      [status, limit, offset],
+    );
+    return found.map(withdrawalFromRow);
+  }
+
+  async listExpiredHolds(now: string, limit: number) {
+    const found = await rows<{ tenant_id: string; id: string }>(
+      this.#pool,
+      "expired-holds",
+      "SELECT tenant_id, id FROM holds WHERE status = 'pending' AND expires_at <= $1 ORDER BY expires_at LIMIT $2",
+      [now, limit],
+    );
+    return found.map((row) => ({ tenantId: row.tenant_id, id: row.id }));
+  }
+
+  async deleteExpiredIdempotencyRecords(now: string, limit: number): Promise<number> {
+    const sql = "DELETE FROM idempotency_keys WHERE ctid IN (SELECT ctid FROM idempotency_keys WHERE expires_at <= $1 LIMIT $2)";
+    return (await this.#pool.query(sql, [now, limit])).rowCount ?? 0;
+  }
+
   async withLedgerSnapshot<T>(visit: (accounts: ReplayAccount[], transfers: AsyncIterable<ReplayTransfer>) => Promise<T>): Promise<T> {
     const client = await this.#pool.connect();
     try {
@@ -313,6 +381,33 @@ async function runItem(client: pg.PoolClient, tx: WriteTx, item: BatchItem<Write
   }
 }
 
+const HOLD_COLUMNS = `id, tenant_id, wallet_uuid, currency, amount::text AS amount, captured_amount::text AS captured_amount, status,
+  transfer_id, reference, expires_at, created_at, updated_at`;
+const WITHDRAWAL_COLUMNS = `id, tenant_id, wallet_uuid, currency, amount::text AS amount, address, status, transfer_id, tx_hash,
+  created_at, updated_at`;
+
+async function findHold(client: pg.Pool | pg.PoolClient, tenantId: string, id: string, lock: "" | "FOR UPDATE") {
+  if (!UUID_PATTERN.test(tenantId) || !UUID_PATTERN.test(id)) return undefined;
+  const [row] = await rows<HoldRow>(client, `hold${lock}`, `SELECT ${HOLD_COLUMNS} FROM holds WHERE tenant_id = $1 AND id = $2 ${lock}`, [tenantId, id]);
+  return row && holdFromRow(row);
+}
+
+async function findWithdrawal(client: pg.Pool | pg.PoolClient, tenantId: string | null, id: string, lock: "" | "FOR UPDATE") {
+  if ((tenantId !== null && !UUID_PATTERN.test(tenantId)) || !UUID_PATTERN.test(id)) return undefined;
+  const [row] = await rows<WithdrawalRow>(
+    client,
+    `withdrawal${lock}`,
+    `SELECT ${WITHDRAWAL_COLUMNS} FROM withdrawals WHERE ($1::uuid IS NULL OR tenant_id = $1) AND id = $2 ${lock}`,
+    [tenantId, id],
+  );
+  return row && withdrawalFromRow(row);
+}
+
+async function upsert(client: pg.PoolClient, shape: UpsertShape, row: object, onlyWhere = ""): Promise<number> {
+  const result = await client.query({ name: `upsert-${shape.table}`, text: upsertSql(shape, "postgres", onlyWhere), values: positional(shape, row) });
+  return result.rowCount ?? 0;
+}
+
 async function findWallet(client: pg.Pool | pg.PoolClient, tenantId: string, lookup: WalletLookup): Promise<WalletRecord | undefined> {
   if (impossible(tenantId, lookup)) return undefined;
   const [row] = await rows<WalletRow>(
@@ -325,6 +420,8 @@ async function findWallet(client: pg.Pool | pg.PoolClient, tenantId: string, loo
 }
 
 class PostgresWriteTx implements WriteTx {
+  #savepointDepth = 0;
+
   constructor(private readonly client: pg.PoolClient) {}
 
   findWallet(tenantId: string, lookup: WalletLookup): Promise<WalletRecord | undefined> {
@@ -449,6 +546,64 @@ class PostgresWriteTx implements WriteTx {
       [currency, txHash],
     );
     return row && depositFromRow(row);
+  }
+
+  async findGameTransaction(tenantId: string, transactionId: string): Promise<GameTransactionRecord | undefined> {
+    if (!UUID_PATTERN.test(tenantId)) return undefined;
+    const [row] = await rows<GameTransactionRow>(
+      this.client,
+      "game-transaction",
+      `SELECT tenant_id, transaction_id, kind, status, wallet_uuid, currency, amount::text AS amount, round_id, reference_id,
+         fingerprint, result, created_at
+       FROM game_transactions WHERE tenant_id = $1 AND transaction_id = $2 FOR UPDATE`,
+      [tenantId, transactionId],
+    );
+    return row && gameTransactionFromRow(row);
+  }
+
+  async saveGameTransaction(record: GameTransactionRecord): Promise<void> {
+    await upsert(this.client, GAME_TRANSACTIONS, gameTransactionToRow(record));
+  }
+
+  findHold(tenantId: string, id: string): Promise<HoldRecord | undefined> {
+    return findHold(this.client, tenantId, id, "FOR UPDATE");
+  }
+
+  async saveHold(hold: HoldRecord): Promise<void> {
+    await upsert(this.client, HOLDS, holdToRow(hold));
+  }
+
+  findWithdrawal(tenantId: string | null, id: string): Promise<WithdrawalRecord | undefined> {
+    return findWithdrawal(this.client, tenantId, id, "FOR UPDATE");
+  }
+
+  async saveWithdrawal(withdrawal: WithdrawalRecord): Promise<void> {
+    await upsert(this.client, WITHDRAWALS, withdrawalToRow(withdrawal));
+  }
+
+  async findIdempotencyRecord(scope: string, key: string): Promise<IdempotencyRecord | undefined> {
+    const [row] = await rows<IdempotencyRow>(this.client, "idempotency", "SELECT * FROM idempotency_keys WHERE scope = $1 AND key = $2", [scope, key]);
+    return row && idempotencyFromRow(row);
+  }
+
+  async saveIdempotencyRecord(record: IdempotencyRecord): Promise<boolean> {
+    return (await upsert(this.client, IDEMPOTENCY_KEYS, idempotencyToRow(record), IDEMPOTENCY_INSERT_CONDITION)) === 1;
+  }
+
+  async atomically<T>(work: () => Promise<T>): Promise<T> {
+    const name = `nested_${++this.#savepointDepth}`;
+    await this.client.query(`SAVEPOINT ${name}`);
+    try {
+      const value = await work();
+      await this.client.query(`RELEASE SAVEPOINT ${name}`);
+      return value;
+    } catch (error) {
+      await this.client.query(`ROLLBACK TO SAVEPOINT ${name}`);
+      await this.client.query(`RELEASE SAVEPOINT ${name}`);
+      throw error;
+    } finally {
+      this.#savepointDepth -= 1;
+    }
   }
 
   async saveDeposit(deposit: DepositRecord): Promise<void> {

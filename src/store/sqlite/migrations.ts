@@ -89,6 +89,63 @@ const MIGRATIONS: readonly string[] = [
     UNIQUE (currency, tx_hash)
   );
   `,
+  `
+  ALTER TABLE tenants ADD COLUMN unknown_rollback TEXT NOT NULL DEFAULT 'succeed' CHECK (unknown_rollback IN ('succeed', 'not_found'));
+  CREATE TABLE game_transactions (
+    tenant_id TEXT NOT NULL REFERENCES tenants(id),
+    transaction_id TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('bet', 'win', 'rollback')),
+    status TEXT NOT NULL CHECK (status IN ('completed', 'settled', 'rolled_back', 'tombstone')),
+    wallet_uuid TEXT NOT NULL REFERENCES wallets(id),
+    currency TEXT NOT NULL,
+    amount TEXT NOT NULL,
+    round_id TEXT NOT NULL,
+    reference_id TEXT,
+    fingerprint TEXT NOT NULL,
+    result TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, transaction_id)
+  );
+  CREATE TABLE holds (
+    id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL REFERENCES tenants(id),
+    wallet_uuid TEXT NOT NULL REFERENCES wallets(id),
+    currency TEXT NOT NULL,
+    amount TEXT NOT NULL,
+    captured_amount TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'posted', 'voided', 'expired')),
+    transfer_id TEXT NOT NULL REFERENCES transfers(id),
+    reference TEXT,
+    expires_at TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  );
+  CREATE INDEX holds_expiry ON holds (expires_at) WHERE status = 'pending';
+  CREATE TABLE withdrawals (
+    id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL REFERENCES tenants(id),
+    wallet_uuid TEXT NOT NULL REFERENCES wallets(id),
+    currency TEXT NOT NULL,
+    amount TEXT NOT NULL,
+    address TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'completed', 'failed')),
+    transfer_id TEXT NOT NULL REFERENCES transfers(id),
+    tx_hash TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  );
+  CREATE INDEX withdrawals_status ON withdrawals (status, created_at);
+  CREATE TABLE idempotency_keys (
+    scope TEXT NOT NULL,
+    key TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    result TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (scope, key)
+  );
+  CREATE INDEX idempotency_expiry ON idempotency_keys (expires_at);
+  `,
 ];
 
 export function migrate(db: Database.Database): void {

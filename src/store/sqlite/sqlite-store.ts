@@ -4,6 +4,7 @@ import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import type { ReplayAccount, ReplayTransfer } from "../../ledger/replay.js";
 import { type BatchItem, GroupCommitter, type Outcome } from "../group-commit.js";
+import { GAME_TRANSACTIONS, HOLDS, IDEMPOTENCY_INSERT_CONDITION, IDEMPOTENCY_KEYS, upsertSql, WITHDRAWALS } from "../sql.js";
 import {
   type AccountRow,
   accountFromRow,
@@ -17,6 +18,20 @@ import {
   transferToRow,
   type WalletRow,
   walletFromRow,
+  type GameTransactionRow,
+  gameTransactionFromRow,
+  gameTransactionToRow,
+  type HoldRow,
+  holdFromRow,
+  holdToRow,
+  type IdempotencyRow,
+  idempotencyFromRow,
+  idempotencyToRow,
+  type TenantRow,
+  tenantFromRow,
+  type WithdrawalRow,
+  withdrawalFromRow,
+  withdrawalToRow,
 } from "../rows.js";
 import type {
   AccountKey,
@@ -24,13 +39,19 @@ import type {
   ApiKeyRecord,
   ClientRecord,
   DepositRecord,
+  GameTransactionRecord,
+  HoldRecord,
+  IdempotencyRecord,
   Store,
   TenantRecord,
   TransferFilter,
   TransferRecord,
   TransferStatus,
+  UnknownRollbackPolicy,
   WalletLookup,
   WalletRecord,
+  WithdrawalRecord,
+  WithdrawalStatus,
   WriteTx,
 } from "../store.js";
 import { migrate } from "./migrations.js";
@@ -111,12 +132,18 @@ export class SqliteStore implements Store {
   }
 
   async insertTenant(tenant: TenantRecord): Promise<void> {
-    this.#writer.prepare("INSERT INTO tenants (id, name, created_at) VALUES (?, ?, ?)").run(tenant.id, tenant.name, tenant.createdAt);
+    this.#writer
+      .prepare("INSERT INTO tenants (id, name, created_at, unknown_rollback) VALUES (?, ?, ?, ?)")
+      .run(tenant.id, tenant.name, tenant.createdAt, tenant.unknownRollback);
   }
 
   async findTenant(id: string): Promise<TenantRecord | undefined> {
-    const row = this.#statements.tenant.get(id) as { id: string; name: string; created_at: string } | undefined;
-    return row && { id: row.id, name: row.name, createdAt: row.created_at };
+    const row = this.#statements.tenant.get(id) as TenantRow | undefined;
+    return row && tenantFromRow(row);
+  }
+
+  async setUnknownRollbackPolicy(tenantId: string, policy: UnknownRollbackPolicy): Promise<boolean> {
+    return this.#writer.prepare("UPDATE tenants SET unknown_rollback = ? WHERE id = ?").run(policy, tenantId).changes === 1;
   }
 
   async insertApiKey(key: ApiKeyRecord): Promise<void> {
@@ -222,6 +249,29 @@ export class SqliteStore implements Store {
     return { transfers: rows.map(transferFromRow), total };
   }
 
+  async findHold(tenantId: string, id: string): Promise<HoldRecord | undefined> {
+    const row = this.#statements.hold.get(tenantId, id) as HoldRow | undefined;
+    return row && holdFromRow(row);
+  }
+
+  async findWithdrawal(tenantId: string | null, id: string): Promise<WithdrawalRecord | undefined> {
+    const row = this.#statements.withdrawal.get(tenantId, id) as WithdrawalRow | undefined;
+    return row && withdrawalFromRow(row);
+  }
+
+  async listWithdrawals(status: WithdrawalStatus, limit: number, offset: number): Promise<WithdrawalRecord[]> {
+    return (this.#statements.withdrawalsByStatus.all(status, limit, offset) as WithdrawalRow[]).map(withdrawalFromRow);
+  }
+
+  async listExpiredHolds(now: string, limit: number) {
+    return (this.#statements.expiredHolds.all(now, limit) as { tenant_id: string; id: string }[]).map((row) => ({ tenantId: row.tenant_id, id: row.id }));
+  }
+
+  async deleteExpiredIdempotencyRecords(now: string, limit: number): Promise<number> {
+    const sql = "DELETE FROM idempotency_keys WHERE rowid IN (SELECT rowid FROM idempotency_keys WHERE expires_at <= ? LIMIT ?)";
+    return this.#writer.prepare(sql).run(now, limit).changes;
+  }
+
   async withLedgerSnapshot<T>(visit: (accounts: ReplayAccount[], transfers: AsyncIterable<ReplayTransfer>) => Promise<T>): Promise<T> {
     // A connection of its own: its read transaction pins one snapshot for the whole visit
     // without making the shared reader serve stale data meanwhile.
@@ -271,6 +321,10 @@ function prepareReads(db: Database.Database) {
     walletAccounts: db.prepare(
       `SELECT ${ACCOUNT_COLUMNS} FROM accounts a WHERE a.wallet_uuid IN (SELECT value FROM json_each(?)) ORDER BY a.seq`,
     ),
+    hold: db.prepare("SELECT * FROM holds WHERE tenant_id = ? AND id = ?"),
+    withdrawal: db.prepare("SELECT * FROM withdrawals WHERE (?1 IS NULL OR tenant_id = ?1) AND id = ?2"),
+    withdrawalsByStatus: db.prepare("SELECT * FROM withdrawals WHERE status = ? ORDER BY created_at LIMIT ? OFFSET ?"),
+    expiredHolds: db.prepare("SELECT tenant_id, id FROM holds WHERE status = 'pending' AND expires_at <= ? ORDER BY expires_at LIMIT ?"),
     masterAccounts: db.prepare(
       `SELECT ${ACCOUNT_COLUMNS} FROM accounts a WHERE a.tenant_id = ? AND a.owner_kind = 'master' ORDER BY a.seq`,
     ),
@@ -280,9 +334,20 @@ function prepareReads(db: Database.Database) {
 /** The writer's side of a batch. Only the group committer calls it, one item at a time. */
 class SqliteWriteTx implements WriteTx {
   readonly #statements;
+  readonly #db: Database.Database;
+  #savepointDepth = 0;
 
   constructor(db: Database.Database) {
+    this.#db = db;
     this.#statements = {
+      gameTransaction: db.prepare("SELECT * FROM game_transactions WHERE tenant_id = ? AND transaction_id = ?"),
+      saveGameTransaction: db.prepare(upsertSql(GAME_TRANSACTIONS, "sqlite")),
+      hold: db.prepare("SELECT * FROM holds WHERE tenant_id = ? AND id = ?"),
+      saveHold: db.prepare(upsertSql(HOLDS, "sqlite")),
+      withdrawal: db.prepare("SELECT * FROM withdrawals WHERE (?1 IS NULL OR tenant_id = ?1) AND id = ?2"),
+      saveWithdrawal: db.prepare(upsertSql(WITHDRAWALS, "sqlite")),
+      idempotency: db.prepare("SELECT * FROM idempotency_keys WHERE scope = ? AND key = ?"),
+      saveIdempotency: db.prepare(upsertSql(IDEMPOTENCY_KEYS, "sqlite", IDEMPOTENCY_INSERT_CONDITION)),
       wallet: Object.fromEntries(
         Object.entries(LOOKUP_COLUMN).map(([by, column]) => [
           by,
@@ -396,5 +461,57 @@ class SqliteWriteTx implements WriteTx {
 
   async saveDeposit(deposit: DepositRecord): Promise<void> {
     this.#statements.saveDeposit.run(depositToRow(deposit));
+  }
+
+  async findGameTransaction(tenantId: string, transactionId: string): Promise<GameTransactionRecord | undefined> {
+    const row = this.#statements.gameTransaction.get(tenantId, transactionId) as GameTransactionRow | undefined;
+    return row && gameTransactionFromRow(row);
+  }
+
+  async saveGameTransaction(record: GameTransactionRecord): Promise<void> {
+    this.#statements.saveGameTransaction.run(gameTransactionToRow(record));
+  }
+
+  async findHold(tenantId: string, id: string): Promise<HoldRecord | undefined> {
+    const row = this.#statements.hold.get(tenantId, id) as HoldRow | undefined;
+    return row && holdFromRow(row);
+  }
+
+  async saveHold(hold: HoldRecord): Promise<void> {
+    this.#statements.saveHold.run(holdToRow(hold));
+  }
+
+  async findWithdrawal(tenantId: string | null, id: string): Promise<WithdrawalRecord | undefined> {
+    const row = this.#statements.withdrawal.get(tenantId, id) as WithdrawalRow | undefined;
+    return row && withdrawalFromRow(row);
+  }
+
+  async saveWithdrawal(withdrawal: WithdrawalRecord): Promise<void> {
+    this.#statements.saveWithdrawal.run(withdrawalToRow(withdrawal));
+  }
+
+  async findIdempotencyRecord(scope: string, key: string): Promise<IdempotencyRecord | undefined> {
+    const row = this.#statements.idempotency.get(scope, key) as IdempotencyRow | undefined;
+    return row && idempotencyFromRow(row);
+  }
+
+  async saveIdempotencyRecord(record: IdempotencyRecord): Promise<boolean> {
+    return this.#statements.saveIdempotency.run(idempotencyToRow(record)).changes === 1;
+  }
+
+  async atomically<T>(work: () => Promise<T>): Promise<T> {
+    const name = `nested_${++this.#savepointDepth}`;
+    this.#db.exec(`SAVEPOINT ${name}`);
+    try {
+      const value = await work();
+      this.#db.exec(`RELEASE ${name}`);
+      return value;
+    } catch (error) {
+      this.#db.exec(`ROLLBACK TO ${name}`);
+      this.#db.exec(`RELEASE ${name}`);
+      throw error;
+    } finally {
+      this.#savepointDepth -= 1;
+    }
   }
 }

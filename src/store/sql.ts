@@ -1,0 +1,76 @@
+/**
+ * Builds the upsert statements both stores share: one column list, two placeholder dialects
+ * (better-sqlite3's named `@column`, PostgreSQL's positional `$n`).
+ */
+export interface UpsertShape {
+  table: string;
+  columns: readonly string[];
+  key: readonly string[];
+}
+
+export function upsertSql(shape: UpsertShape, dialect: "sqlite" | "postgres", onlyWhere = ""): string {
+  const placeholders = shape.columns.map((column, index) => (dialect === "sqlite" ? `@${column}` : `$${index + 1}`));
+  const updates = shape.columns.filter((column) => !shape.key.includes(column)).map((column) => `${column} = excluded.${column}`);
+  return `INSERT INTO ${shape.table} (${shape.columns.join(", ")}) VALUES (${placeholders.join(", ")})
+    ON CONFLICT (${shape.key.join(", ")}) DO UPDATE SET ${updates.join(", ")} ${onlyWhere ? `WHERE ${onlyWhere}` : ""}`;
+}
+
+/**
+ * An idempotency record may only replace an expired one: against a live one the insert changes
+ * nothing, atomically, even when two processes race for the same key.
+ */
+export const IDEMPOTENCY_INSERT_CONDITION = "idempotency_keys.expires_at <= excluded.created_at";
+
+/** Values of a row in the shape's column order, for positional placeholders. */
+export const positional = (shape: UpsertShape, row: object): unknown[] =>
+  shape.columns.map((column) => (row as Record<string, unknown>)[column]);
+
+export const GAME_TRANSACTIONS: UpsertShape = {
+  table: "game_transactions",
+  columns: [
+    "tenant_id",
+    "transaction_id",
+    "kind",
+    "status",
+    "wallet_uuid",
+    "currency",
+    "amount",
+    "round_id",
+    "reference_id",
+    "fingerprint",
+    "result",
+    "created_at",
+  ],
+  key: ["tenant_id", "transaction_id"],
+};
+
+export const HOLDS: UpsertShape = {
+  table: "holds",
+  columns: [
+    "id",
+    "tenant_id",
+    "wallet_uuid",
+    "currency",
+    "amount",
+    "captured_amount",
+    "status",
+    "transfer_id",
+    "reference",
+    "expires_at",
+    "created_at",
+    "updated_at",
+  ],
+  key: ["id"],
+};
+
+export const WITHDRAWALS: UpsertShape = {
+  table: "withdrawals",
+  columns: ["id", "tenant_id", "wallet_uuid", "currency", "amount", "address", "status", "transfer_id", "tx_hash", "created_at", "updated_at"],
+  key: ["id"],
+};
+
+export const IDEMPOTENCY_KEYS: UpsertShape = {
+  table: "idempotency_keys",
+  columns: ["scope", "key", "fingerprint", "result", "expires_at", "created_at"],
+  key: ["scope", "key"],
+};
