@@ -9,6 +9,12 @@ export interface Config {
   bodyLimitBytes: number;
   rateLimitPerMinute: number;
   logLevel: string;
+  /** How long an Idempotency-Key's result is kept and replayed (at least 24 h by default). */
+  idempotencyRetentionHours: number;
+  /** Bodies of the batch endpoint may be larger: up to 8 190 movements. */
+  batchBodyLimitBytes: number;
+  /** How often each process looks for expired holds and idempotency keys. */
+  sweepIntervalMs: number;
 }
 
 export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config {
@@ -22,6 +28,9 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     bodyLimitBytes: integer(environment, "BODY_LIMIT_BYTES", 64 * 1024),
     rateLimitPerMinute: integer(environment, "RATE_LIMIT_PER_MINUTE", 600_000),
     logLevel: environment.LOG_LEVEL ?? "info",
+    idempotencyRetentionHours: integer(environment, "IDEMPOTENCY_RETENTION_HOURS", 24),
+    batchBodyLimitBytes: integer(environment, "BATCH_BODY_LIMIT_BYTES", 4 * 1024 * 1024),
+    sweepIntervalMs: integer(environment, "SWEEP_INTERVAL_MS", 1000),
   };
 }
 

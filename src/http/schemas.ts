@@ -67,7 +67,16 @@ export const Wallet = Type.Object({
 });
 
 export const TransferStatusField = Type.Union([Type.Literal("posted"), Type.Literal("pending"), Type.Literal("voided")]);
-export const TransferTypeField = Type.Union([Type.Literal("to_sub"), Type.Literal("to_master"), Type.Literal("deposit")]);
+export const TransferTypeField = Type.Union([
+  Type.Literal("to_sub"),
+  Type.Literal("to_master"),
+  Type.Literal("deposit"),
+  Type.Literal("bet"),
+  Type.Literal("win"),
+  Type.Literal("rollback"),
+  Type.Literal("hold"),
+  Type.Literal("withdrawal"),
+]);
 
 export const Transfer = Type.Object({
   id: Type.String(),

@@ -17,9 +17,10 @@ export class AmountError extends Error {
 
 /**
  * Reads an amount given as a decimal string or a JSON number into minor units.
- * Refuses exponents, signs, more decimals than the currency has, and zero.
+ * Refuses exponents, signs, more decimals than the currency has, and zero unless allowed (a
+ * zero win closes a lost round).
  */
-export function parseAmount(input: string | number, decimals: number): bigint {
+export function parseAmount(input: string | number, decimals: number, options: { allowZero?: boolean } = {}): bigint {
   const text = typeof input === "number" ? numberToPlainText(input) : input;
   const match = DECIMAL_PATTERN.exec(text);
   if (!match || text.length > MAX_DIGITS) {
@@ -31,7 +32,7 @@ export function parseAmount(input: string | number, decimals: number): bigint {
     throw new AmountError(`amount has more than ${decimals} decimal places`);
   }
   const minor = BigInt(whole + fraction.padEnd(decimals, "0"));
-  if (minor === 0n) throw new AmountError("amount must be greater than zero");
+  if (minor === 0n && !options.allowZero) throw new AmountError("amount must be greater than zero");
   if (minor > MAX_AMOUNT_MINOR) throw new AmountError("amount is too large");
   return minor;
 }

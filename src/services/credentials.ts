@@ -10,7 +10,7 @@ import { AppError } from "./errors.js";
  */
 
 export const TENANT_SCOPES: readonly Scope[] = ["read", "write"];
-export const SYSTEM_SCOPES: readonly Scope[] = ["deposits"];
+export const SYSTEM_SCOPES: readonly Scope[] = ["deposits", "withdrawals"];
 const TOKEN_ISSUER = "casino-wallet";
 const TOKEN_ALGORITHM = "HS256";
 

@@ -3,6 +3,7 @@ import type { Currency, CurrencyRegistry } from "../ledger/currencies.js";
 import { type DepositStep, depositStep, statusAfter } from "../ledger/deposits.js";
 import type { AccountKey, DepositRecord, Store, WalletLookup, WriteTx } from "../store/store.js";
 import { AppError, walletNotFound } from "./errors.js";
+import type { Idempotency, Once, Written } from "./idempotency.js";
 import { move, parseMoney, resolvePending } from "./movements.js";
 import { masterKey, walletKey } from "./transfers.js";
 
@@ -34,13 +35,14 @@ export class DepositService {
   constructor(
     private readonly store: Store,
     private readonly currencies: CurrencyRegistry,
+    private readonly idempotency: Idempotency,
   ) {}
 
-  async report(request: DepositReportRequest): Promise<DepositView> {
+  async report(request: DepositReportRequest, once?: Once): Promise<Written<DepositView>> {
     const { currency, amount } = parseMoney(this.currencies, request.currency, request.amount);
     if (!(await this.store.findTenant(request.tenantId))) throw new AppError("not_found", "Tenant not found");
     const final = request.status === "confirmed" || request.confirmations >= currency.requiredConfirmations;
-    const deposit = await this.store.write(async (tx) => {
+    return this.idempotency.write(once, async (tx) => {
       const wallet = request.lookup && (await tx.findWallet(request.tenantId, request.lookup));
       if (request.lookup && !wallet) throw walletNotFound();
       const credit = wallet ? walletKey(wallet, currency.code) : masterKey(request.tenantId, currency.code);
@@ -63,9 +65,8 @@ export class DepositService {
         updatedAt: now,
       };
       await tx.saveDeposit(next);
-      return next;
+      return { deposit: next, requiredConfirmations: currency.requiredConfirmations, currency };
     });
-    return { deposit, requiredConfirmations: currency.requiredConfirmations, currency };
   }
 
   async #applyStep(
@@ -80,7 +81,7 @@ export class DepositService {
       case "credit_posted": {
         const phase = step === "credit_pending" ? "pending" : "posted";
         const debit = chainKey(request.tenantId, currency.code);
-        const transfer = await move(tx, {
+        const { transfer } = await move(tx, {
           tenantId: request.tenantId,
           currency,
           debit,

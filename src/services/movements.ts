@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { applyTransfer, postPending, type TransferPhase, voidPending } from "../ledger/accounts.js";
 import type { Currency, CurrencyRegistry } from "../ledger/currencies.js";
 import { AmountError, formatAmount, parseAmount } from "../ledger/money.js";
-import type { AccountKey, TransferRecord, TransferType, WriteTx } from "../store/store.js";
+import type { AccountKey, AccountRecord, TransferRecord, TransferType, WriteTx } from "../store/store.js";
 import { AppError } from "./errors.js";
 
 /**
@@ -22,7 +22,14 @@ export interface MoveRequest {
   walletUuid: string | null;
 }
 
-export async function move(tx: WriteTx, request: MoveRequest): Promise<TransferRecord> {
+export interface Moved {
+  transfer: TransferRecord;
+  /** Both accounts as they are after the transfer. */
+  debit: AccountRecord;
+  credit: AccountRecord;
+}
+
+export async function move(tx: WriteTx, request: MoveRequest): Promise<Moved> {
   const [debit, credit] = await tx.openAccounts([request.debit, request.credit]);
   if (!debit || !credit) throw new Error("store opened fewer accounts than asked");
   const applied = applyTransfer(debit, credit, request.amount, request.phase);
@@ -49,38 +56,57 @@ export async function move(tx: WriteTx, request: MoveRequest): Promise<TransferR
     createdAt: new Date().toISOString(),
   };
   await tx.insertTransfer(transfer);
-  return transfer;
+  return { transfer, debit: applied.debit, credit: applied.credit };
 }
 
-/** Posts all of a pending transfer, or voids it, and marks it with the outcome. */
-export async function resolvePending(tx: WriteTx, pending: TransferRecord, outcome: "post" | "void"): Promise<void> {
+/**
+ * Posts a pending transfer (all of it, or `postAmount` of it with the rest released), or voids
+ * it, and marks it with the outcome. Returns both accounts as they are afterwards.
+ */
+export async function resolvePending(
+  tx: WriteTx,
+  pending: TransferRecord,
+  outcome: "post" | "void",
+  postAmount = pending.amount,
+): Promise<Omit<Moved, "transfer">> {
   if (pending.status !== "pending") throw new Error(`transfer ${pending.id} is not pending`);
   const [debit, credit] = await tx.lockAccountsById([pending.debitAccountId, pending.creditAccountId]);
   if (!debit || !credit) throw new Error(`accounts of pending transfer ${pending.id} are missing`);
-  const applied =
-    outcome === "post" ? postPending(debit, credit, pending.amount, pending.amount) : voidPending(debit, credit, pending.amount);
+  const applied = outcome === "post" ? postPending(debit, credit, pending.amount, postAmount) : voidPending(debit, credit, pending.amount);
   if (!applied.ok) throw new Error("resolving a pending transfer cannot fail on funds");
   await tx.saveAccounts([applied.debit, applied.credit]);
   await tx.insertTransfer({
     ...pending,
     id: randomUUID(),
     flag: outcome === "post" ? "post_pending" : "void_pending",
+    amount: outcome === "post" ? postAmount : pending.amount,
     pendingId: pending.id,
     transferType: null,
     status: outcome === "post" ? "posted" : "voided",
     createdAt: new Date().toISOString(),
   });
   await tx.setTransferStatus(pending.id, outcome === "post" ? "posted" : "voided");
+  return { debit: applied.debit, credit: applied.credit };
 }
 
 /** Reads a currency code and an amount from a request, or refuses them with invalid_request. */
-export function parseMoney(currencies: CurrencyRegistry, code: string, amount: string | number): { currency: Currency; amount: bigint } {
-  const currency = currencies.find(code);
-  if (!currency) throw new AppError("invalid_request", `Unknown currency: ${code}`, { field: "currency" });
+export function parseMoney(
+  currencies: CurrencyRegistry,
+  code: string,
+  amount: string | number,
+  options: { allowZero?: boolean } = {},
+): { currency: Currency; amount: bigint } {
+  const currency = findCurrency(currencies, code);
   try {
-    return { currency, amount: parseAmount(amount, currency.decimals) };
+    return { currency, amount: parseAmount(amount, currency.decimals, options) };
   } catch (error) {
     if (error instanceof AmountError) throw new AppError("invalid_request", `Invalid amount: ${error.message}`, { field: "amount" });
     throw error;
   }
+}
+
+export function findCurrency(currencies: CurrencyRegistry, code: string): Currency {
+  const currency = currencies.find(code);
+  if (!currency) throw new AppError("invalid_request", `Unknown currency: ${code}`, { field: "currency" });
+  return currency;
 }

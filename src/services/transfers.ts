@@ -1,6 +1,16 @@
 import type { CurrencyRegistry } from "../ledger/currencies.js";
-import type { AccountKey, Store, TransferRecord, TransferStatus, TransferType, WalletLookup, WalletRecord } from "../store/store.js";
+import type {
+  AccountKey,
+  Store,
+  TransferRecord,
+  TransferStatus,
+  TransferType,
+  WalletLookup,
+  WalletRecord,
+  WriteTx,
+} from "../store/store.js";
 import { walletNotFound } from "./errors.js";
+import type { Idempotency, Once, Written } from "./idempotency.js";
 import { move, parseMoney } from "./movements.js";
 
 export interface TransferRequest {
@@ -38,34 +48,35 @@ export class TransferService {
   constructor(
     private readonly store: Store,
     private readonly currencies: CurrencyRegistry,
+    private readonly idempotency: Idempotency,
   ) {}
 
-  transferToUser(request: TransferRequest): Promise<TransferRecord> {
-    return this.#move(request, "to_sub");
+  transferToUser(request: TransferRequest, once?: Once): Promise<Written<TransferRecord>> {
+    return this.idempotency.write(once, (tx) => this.moveIn(tx, request, "to_sub"));
   }
 
-  withdrawToMaster(request: TransferRequest): Promise<TransferRecord> {
-    return this.#move(request, "to_master");
+  withdrawToMaster(request: TransferRequest, once?: Once): Promise<Written<TransferRecord>> {
+    return this.idempotency.write(once, (tx) => this.moveIn(tx, request, "to_master"));
   }
 
-  #move(request: TransferRequest, transferType: "to_sub" | "to_master"): Promise<TransferRecord> {
+  /** One movement inside a transaction the caller owns (single requests and batches). */
+  async moveIn(tx: WriteTx, request: TransferRequest, transferType: "to_sub" | "to_master"): Promise<TransferRecord> {
     const { currency, amount } = parseMoney(this.currencies, request.currency, request.amount);
-    return this.store.write(async (tx) => {
-      const wallet = await tx.findWallet(request.tenantId, request.lookup);
-      if (!wallet) throw walletNotFound();
-      const master = masterKey(request.tenantId, currency.code);
-      const player = walletKey(wallet, currency.code);
-      return move(tx, {
-        tenantId: request.tenantId,
-        currency,
-        debit: transferType === "to_sub" ? master : player,
-        credit: transferType === "to_sub" ? player : master,
-        amount,
-        phase: "posted",
-        transferType,
-        walletUuid: wallet.id,
-      });
+    const wallet = await tx.findWallet(request.tenantId, request.lookup);
+    if (!wallet) throw walletNotFound();
+    const master = masterKey(request.tenantId, currency.code);
+    const player = walletKey(wallet, currency.code);
+    const { transfer } = await move(tx, {
+      tenantId: request.tenantId,
+      currency,
+      debit: transferType === "to_sub" ? master : player,
+      credit: transferType === "to_sub" ? player : master,
+      amount,
+      phase: "posted",
+      transferType,
+      walletUuid: wallet.id,
     });
+    return transfer;
   }
 
   async history(request: HistoryRequest) {

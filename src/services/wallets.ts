@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import type { AccountRecord, Store, WalletLookup, WalletRecord } from "../store/store.js";
 import { AppError, walletNotFound } from "./errors.js";
+import type { Idempotency, Once, Written } from "./idempotency.js";
 
 const WALLET_ID_PATTERN = /^w_[a-z0-9]{12,}$/;
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -31,16 +32,20 @@ export function pathLookup(segment: string): WalletLookup | undefined {
 }
 
 export class WalletService {
-  constructor(private readonly store: Store) {}
+  constructor(
+    private readonly store: Store,
+    private readonly idempotency: Idempotency,
+  ) {}
 
-  async create(tenantId: string, name: string, externalId: string): Promise<WalletRecord> {
+  create(tenantId: string, name: string, externalId: string, once?: Once): Promise<Written<WalletRecord>> {
     const now = new Date().toISOString();
     const wallet: WalletRecord = { id: randomUUID(), walletId: newWalletId(), tenantId, name, externalId, createdAt: now, updatedAt: now };
-    const outcome = await this.store.write((tx) => tx.insertWallet(wallet));
-    if (outcome === "duplicate_external_id") {
-      throw new AppError("duplicate_external_id", "A wallet with this external_id already exists", { external_id: externalId });
-    }
-    return wallet;
+    return this.idempotency.write(once, async (tx) => {
+      if ((await tx.insertWallet(wallet)) === "duplicate_external_id") {
+        throw new AppError("duplicate_external_id", "A wallet with this external_id already exists", { external_id: externalId });
+      }
+      return wallet;
+    });
   }
 
   async get(tenantId: string, lookup: WalletLookup | undefined): Promise<WalletWithAccounts> {

@@ -65,7 +65,19 @@ export const HOLDS: UpsertShape = {
 
 export const WITHDRAWALS: UpsertShape = {
   table: "withdrawals",
-  columns: ["id", "tenant_id", "wallet_uuid", "currency", "amount", "address", "status", "transfer_id", "tx_hash", "created_at", "updated_at"],
+  columns: [
+    "id",
+    "tenant_id",
+    "wallet_uuid",
+    "currency",
+    "amount",
+    "address",
+    "status",
+    "transfer_id",
+    "tx_hash",
+    "created_at",
+    "updated_at",
+  ],
   key: ["id"],
 };
 

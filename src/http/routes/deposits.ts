@@ -4,6 +4,7 @@ import { formatAmount } from "../../ledger/money.js";
 import { AppError } from "../../services/errors.js";
 import { walletLookup } from "../../services/wallets.js";
 import { systemAuth } from "../auth.js";
+import { onceOf, valueOf } from "../idempotency.js";
 import { AmountField, CurrencyField, responses, WalletIds } from "../schemas.js";
 
 const DepositBody = Type.Object(
@@ -39,7 +40,7 @@ export const depositRoutes: FastifyPluginAsyncTypebox = async (app) => {
       preHandler: systemAuth(services, "deposits"),
       schema: { body: DepositBody, response: responses({ 200: Type.Object({ deposit: Deposit }) }) },
     },
-    async (request) => {
+    async (request, reply) => {
       const body = request.body;
       const namesWallet = body.wallet_id !== undefined || body.external_id !== undefined;
       if (namesWallet === (body.master === true)) {
@@ -47,15 +48,19 @@ export const depositRoutes: FastifyPluginAsyncTypebox = async (app) => {
           fields: ["wallet_id", "external_id", "master"],
         });
       }
-      const { deposit, requiredConfirmations, currency } = await services.deposits.report({
-        tenantId: body.tenant_id,
-        lookup: namesWallet ? walletLookup(body) : undefined,
-        currency: body.currency,
-        amount: body.amount,
-        txHash: body.tx_hash,
-        confirmations: body.confirmations,
-        status: body.status,
-      });
+      const written = await services.deposits.report(
+        {
+          tenantId: body.tenant_id,
+          lookup: namesWallet ? walletLookup(body) : undefined,
+          currency: body.currency,
+          amount: body.amount,
+          txHash: body.tx_hash,
+          confirmations: body.confirmations,
+          status: body.status,
+        },
+        onceOf(request),
+      );
+      const { deposit, requiredConfirmations, currency } = valueOf(reply, written);
       return {
         deposit: {
           id: deposit.id,

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { walletLookup } from "../../services/wallets.js";
 import { tenantAuth, tenantOf } from "../auth.js";
+import { onceOf, valueOf } from "../idempotency.js";
 import {
   AccountSummary,
   AmountField,
@@ -23,27 +24,21 @@ export const transferRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { currencies } = services;
   const movementSchema = { body: MovementBody, response: responses({ 200: Type.Object({ transfer: Transfer }) }) };
 
-  app.post("/wallets/transfer-to-user/", { preHandler: tenantAuth(services, "write"), schema: movementSchema }, async (request) => {
+  app.post("/wallets/transfer-to-user/", { preHandler: tenantAuth(services, "write"), schema: movementSchema }, async (request, reply) => {
     const { currency, amount } = request.body;
-    const transfer = await services.transfers.transferToUser({
-      tenantId: tenantOf(request),
-      lookup: walletLookup(request.body),
-      currency,
-      amount,
-    });
-    return { transfer: transferView(currencies, transfer) };
+    const movement = { tenantId: tenantOf(request), lookup: walletLookup(request.body), currency, amount };
+    return { transfer: transferView(currencies, valueOf(reply, await services.transfers.transferToUser(movement, onceOf(request)))) };
   });
 
-  app.post("/wallets/withdraw-to-master/", { preHandler: tenantAuth(services, "write"), schema: movementSchema }, async (request) => {
-    const { currency, amount } = request.body;
-    const transfer = await services.transfers.withdrawToMaster({
-      tenantId: tenantOf(request),
-      lookup: walletLookup(request.body),
-      currency,
-      amount,
-    });
-    return { transfer: transferView(currencies, transfer) };
-  });
+  app.post(
+    "/wallets/withdraw-to-master/",
+    { preHandler: tenantAuth(services, "write"), schema: movementSchema },
+    async (request, reply) => {
+      const { currency, amount } = request.body;
+      const movement = { tenantId: tenantOf(request), lookup: walletLookup(request.body), currency, amount };
+      return { transfer: transferView(currencies, valueOf(reply, await services.transfers.withdrawToMaster(movement, onceOf(request)))) };
+    },
+  );
 
   app.post(
     "/wallets/transfer-history/",

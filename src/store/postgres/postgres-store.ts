@@ -3,28 +3,12 @@ import pg from "pg";
 import type { ReplayAccount, ReplayTransfer } from "../../ledger/replay.js";
 import { type BatchItem, GroupCommitter, type Outcome } from "../group-commit.js";
 import {
-  GAME_TRANSACTIONS,
-  HOLDS,
-  IDEMPOTENCY_INSERT_CONDITION,
-  IDEMPOTENCY_KEYS,
-  positional,
-  type UpsertShape,
-  upsertSql,
-  WITHDRAWALS,
-} from "../sql.js";
-import {
   type AccountRow,
   accountFromRow,
   accountToRow,
   type DepositRow,
   depositFromRow,
   depositToRow,
-  scopesFromText,
-  type TransferRow,
-  transferFromRow,
-  transferToRow,
-  type WalletRow,
-  walletFromRow,
   type GameTransactionRow,
   gameTransactionFromRow,
   gameTransactionToRow,
@@ -34,12 +18,28 @@ import {
   type IdempotencyRow,
   idempotencyFromRow,
   idempotencyToRow,
+  scopesFromText,
   type TenantRow,
+  type TransferRow,
   tenantFromRow,
+  transferFromRow,
+  transferToRow,
+  type WalletRow,
   type WithdrawalRow,
+  walletFromRow,
   withdrawalFromRow,
   withdrawalToRow,
 } from "../rows.js";
+import {
+  GAME_TRANSACTIONS,
+  HOLDS,
+  IDEMPOTENCY_INSERT_CONDITION,
+  IDEMPOTENCY_KEYS,
+  positional,
+  type UpsertShape,
+  upsertSql,
+  WITHDRAWALS,
+} from "../sql.js";
 import type {
   AccountKey,
   AccountRecord,
@@ -388,7 +388,10 @@ const WITHDRAWAL_COLUMNS = `id, tenant_id, wallet_uuid, currency, amount::text A
 
 async function findHold(client: pg.Pool | pg.PoolClient, tenantId: string, id: string, lock: "" | "FOR UPDATE") {
   if (!UUID_PATTERN.test(tenantId) || !UUID_PATTERN.test(id)) return undefined;
-  const [row] = await rows<HoldRow>(client, `hold${lock}`, `SELECT ${HOLD_COLUMNS} FROM holds WHERE tenant_id = $1 AND id = $2 ${lock}`, [tenantId, id]);
+  const [row] = await rows<HoldRow>(client, `hold${lock}`, `SELECT ${HOLD_COLUMNS} FROM holds WHERE tenant_id = $1 AND id = $2 ${lock}`, [
+    tenantId,
+    id,
+  ]);
   return row && holdFromRow(row);
 }
 
@@ -404,7 +407,11 @@ async function findWithdrawal(client: pg.Pool | pg.PoolClient, tenantId: string 
 }
 
 async function upsert(client: pg.PoolClient, shape: UpsertShape, row: object, onlyWhere = ""): Promise<number> {
-  const result = await client.query({ name: `upsert-${shape.table}`, text: upsertSql(shape, "postgres", onlyWhere), values: positional(shape, row) });
+  const result = await client.query({
+    name: `upsert-${shape.table}`,
+    text: upsertSql(shape, "postgres", onlyWhere),
+    values: positional(shape, row),
+  });
   return result.rowCount ?? 0;
 }
 
@@ -582,7 +589,10 @@ class PostgresWriteTx implements WriteTx {
   }
 
   async findIdempotencyRecord(scope: string, key: string): Promise<IdempotencyRecord | undefined> {
-    const [row] = await rows<IdempotencyRow>(this.client, "idempotency", "SELECT * FROM idempotency_keys WHERE scope = $1 AND key = $2", [scope, key]);
+    const [row] = await rows<IdempotencyRow>(this.client, "idempotency", "SELECT * FROM idempotency_keys WHERE scope = $1 AND key = $2", [
+      scope,
+      key,
+    ]);
     return row && idempotencyFromRow(row);
   }
 

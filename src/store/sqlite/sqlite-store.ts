@@ -4,7 +4,6 @@ import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import type { ReplayAccount, ReplayTransfer } from "../../ledger/replay.js";
 import { type BatchItem, GroupCommitter, type Outcome } from "../group-commit.js";
-import { GAME_TRANSACTIONS, HOLDS, IDEMPOTENCY_INSERT_CONDITION, IDEMPOTENCY_KEYS, upsertSql, WITHDRAWALS } from "../sql.js";
 import {
   type AccountRow,
   accountFromRow,
@@ -12,12 +11,6 @@ import {
   type DepositRow,
   depositFromRow,
   depositToRow,
-  scopesFromText,
-  type TransferRow,
-  transferFromRow,
-  transferToRow,
-  type WalletRow,
-  walletFromRow,
   type GameTransactionRow,
   gameTransactionFromRow,
   gameTransactionToRow,
@@ -27,12 +20,19 @@ import {
   type IdempotencyRow,
   idempotencyFromRow,
   idempotencyToRow,
+  scopesFromText,
   type TenantRow,
+  type TransferRow,
   tenantFromRow,
+  transferFromRow,
+  transferToRow,
+  type WalletRow,
   type WithdrawalRow,
+  walletFromRow,
   withdrawalFromRow,
   withdrawalToRow,
 } from "../rows.js";
+import { GAME_TRANSACTIONS, HOLDS, IDEMPOTENCY_INSERT_CONDITION, IDEMPOTENCY_KEYS, upsertSql, WITHDRAWALS } from "../sql.js";
 import type {
   AccountKey,
   AccountRecord,
@@ -264,7 +264,10 @@ export class SqliteStore implements Store {
   }
 
   async listExpiredHolds(now: string, limit: number) {
-    return (this.#statements.expiredHolds.all(now, limit) as { tenant_id: string; id: string }[]).map((row) => ({ tenantId: row.tenant_id, id: row.id }));
+    return (this.#statements.expiredHolds.all(now, limit) as { tenant_id: string; id: string }[]).map((row) => ({
+      tenantId: row.tenant_id,
+      id: row.id,
+    }));
   }
 
   async deleteExpiredIdempotencyRecords(now: string, limit: number): Promise<number> {

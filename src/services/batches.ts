@@ -1,0 +1,128 @@
+import type { WalletLookup, WriteTx } from "../store/store.js";
+import { AppError } from "./errors.js";
+import type { GameResult, GameService } from "./games.js";
+import type { Idempotency, Once, Written } from "./idempotency.js";
+import type { TransferService } from "./transfers.js";
+
+/**
+ * Bulk settlement (a sportsbook settling a match, tournament payouts): up to MAX_BATCH_MOVEMENTS
+ * movements committed together in one transaction, each with its own result. Consecutive
+ * movements that share a `group` are linked, as TigerBeetle's linked events: they succeed or
+ * fail as one, through a nested savepoint around the group.
+ */
+
+export const MAX_BATCH_MOVEMENTS = 8190;
+
+export type BatchMovementType = "transfer_to_user" | "withdraw_to_master" | "bet" | "win";
+
+export interface BatchMovement {
+  type: BatchMovementType;
+  lookup: WalletLookup;
+  currency: string;
+  amount: string | number;
+  transactionId?: string | undefined;
+  roundId?: string | undefined;
+  betTransactionId?: string | undefined;
+  group?: string | undefined;
+}
+
+export type BatchOutcome =
+  | {
+      status: "ok";
+      value: { kind: "transfer"; transfer: Awaited<ReturnType<TransferService["moveIn"]>> } | { kind: "game"; game: GameResult };
+    }
+  | { status: "failed"; error: AppError }
+  | { status: "skipped"; error: AppError };
+
+export class BatchService {
+  constructor(
+    private readonly transfers: TransferService,
+    private readonly games: GameService,
+    private readonly idempotency: Idempotency,
+  ) {}
+
+  run(tenantId: string, movements: BatchMovement[], once?: Once): Promise<Written<BatchOutcome[]>> {
+    const groups = linkedGroups(movements);
+    return this.idempotency.write(once, async (tx) => {
+      const outcomes: BatchOutcome[] = [];
+      for (const group of groups) outcomes.push(...(await this.#runGroup(tx, tenantId, group)));
+      return outcomes;
+    });
+  }
+
+  async #runGroup(tx: WriteTx, tenantId: string, group: BatchMovement[]): Promise<BatchOutcome[]> {
+    const values: BatchOutcome[] = [];
+    try {
+      await tx.atomically(async () => {
+        for (const movement of group) values.push({ status: "ok", value: await this.#runOne(tx, tenantId, movement) });
+      });
+      return values;
+    } catch (error) {
+      if (!(error instanceof AppError)) throw error;
+      // The group's savepoint undid every movement of it: the failed one says why, the others
+      // say they were skipped because of it.
+      const failedIndex = values.length;
+      return group.map((_, index) =>
+        index === failedIndex
+          ? { status: "failed", error }
+          : {
+              status: "skipped",
+              error: new AppError("invalid_request", "Another movement of this linked group failed", {
+                group: group[0]?.group,
+                failed_position: failedIndex,
+              }),
+            },
+      );
+    }
+  }
+
+  async #runOne(tx: WriteTx, tenantId: string, movement: BatchMovement) {
+    const { lookup, currency, amount } = movement;
+    switch (movement.type) {
+      case "transfer_to_user":
+      case "withdraw_to_master": {
+        const type = movement.type === "transfer_to_user" ? "to_sub" : "to_master";
+        return { kind: "transfer" as const, transfer: await this.transfers.moveIn(tx, { tenantId, lookup, currency, amount }, type) };
+      }
+      default: {
+        const request = {
+          tenantId,
+          lookup,
+          currency,
+          amount,
+          transactionId: requiredField(movement.transactionId, "transaction_id"),
+          roundId: requiredField(movement.roundId, "round_id"),
+          betTransactionId: movement.betTransactionId,
+        };
+        const game = movement.type === "bet" ? await this.games.betIn(tx, request) : await this.games.winIn(tx, request);
+        return { kind: "game" as const, game };
+      }
+    }
+  }
+}
+
+function requiredField(value: string | undefined, field: string): string {
+  if (!value) throw new AppError("invalid_request", `${field} is required for this movement type`, { field });
+  return value;
+}
+
+/** Splits movements into linked groups (consecutive, same `group`) and single movements. */
+function linkedGroups(movements: BatchMovement[]): BatchMovement[][] {
+  const groups: BatchMovement[][] = [];
+  const closed = new Set<string>();
+  for (const movement of movements) {
+    const last = groups.at(-1);
+    if (movement.group !== undefined && last?.[0]?.group === movement.group) {
+      last.push(movement);
+      continue;
+    }
+    if (movement.group !== undefined) {
+      if (closed.has(movement.group)) {
+        throw new AppError("invalid_request", "The movements of a linked group must be consecutive", { group: movement.group });
+      }
+      closed.add(movement.group);
+    }
+    groups.push([movement]);
+  }
+  return groups;
+}

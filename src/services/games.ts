@@ -1,0 +1,249 @@
+import { createHash } from "node:crypto";
+import type { CurrencyRegistry } from "../ledger/currencies.js";
+import type { AccountRecord, GameKind, GameTransactionRecord, Store, WalletLookup, WalletRecord, WriteTx } from "../store/store.js";
+import { AppError, walletNotFound } from "./errors.js";
+import { decodeResult, encodeResult, type Idempotency, type Once, type Written } from "./idempotency.js";
+import { findCurrency, move, parseMoney } from "./movements.js";
+import { masterKey, walletKey } from "./transfers.js";
+
+/**
+ * Bets, wins and rollbacks, with the rules game aggregators expect of a seamless wallet:
+ * a bet debits atomically or is refused; a casino's transaction_id is unique per tenant forever
+ * and a repeat replays the first answer; a rollback reverses its bet exactly once, and one that
+ * arrives before its bet leaves a tombstone so the late bet is refused.
+ */
+
+export interface GameRequest {
+  tenantId: string;
+  lookup: WalletLookup;
+  transactionId: string;
+  roundId: string;
+  currency?: string | undefined;
+  amount?: string | number | undefined;
+  /** For wins and rollbacks: the bet's transaction_id. */
+  betTransactionId?: string | undefined;
+}
+
+/** What a game call answers; stored with the transaction and replayed on a repeat. */
+export interface GameResult {
+  transaction: Pick<
+    GameTransactionRecord,
+    "transactionId" | "kind" | "status" | "currency" | "amount" | "roundId" | "referenceId" | "createdAt"
+  >;
+  /** The wallet's account in that currency after the call; null if it has never been opened. */
+  account: AccountRecord | null;
+  /** Set when a rollback named an unknown bet and the tenant's policy is to answer 404. */
+  betNotFound: boolean;
+}
+
+export class GameService {
+  constructor(
+    private readonly store: Store,
+    private readonly currencies: CurrencyRegistry,
+    private readonly idempotency: Idempotency,
+  ) {}
+
+  bet(request: GameRequest, once?: Once): Promise<Written<GameResult>> {
+    return this.idempotency.write(once, (tx) => this.betIn(tx, request));
+  }
+
+  win(request: GameRequest, once?: Once): Promise<Written<GameResult>> {
+    return this.idempotency.write(once, (tx) => this.winIn(tx, request));
+  }
+
+  async rollback(request: GameRequest, once?: Once): Promise<Written<GameResult>> {
+    const tenant = await this.store.findTenant(request.tenantId);
+    const policy = tenant?.unknownRollback ?? "succeed";
+    return this.idempotency.write(once, (tx) => this.rollbackIn(tx, request, policy));
+  }
+
+  async betIn(tx: WriteTx, request: GameRequest): Promise<GameResult> {
+    const { currency, amount } = parseMoney(this.currencies, request.currency ?? "", request.amount ?? "");
+    const wallet = await findWallet(tx, request);
+    const fingerprint = fingerprintOf("bet", wallet.id, currency.code, amount, request);
+    const prior = await priorAnswer(tx, request, fingerprint);
+    if (prior) return prior;
+    const moved = await move(tx, {
+      tenantId: request.tenantId,
+      currency,
+      debit: walletKey(wallet, currency.code),
+      credit: masterKey(request.tenantId, currency.code),
+      amount,
+      phase: "posted",
+      transferType: "bet",
+      walletUuid: wallet.id,
+    });
+    return record(tx, request, { kind: "bet", wallet, currency: currency.code, amount, fingerprint, account: moved.debit });
+  }
+
+  async winIn(tx: WriteTx, request: GameRequest): Promise<GameResult> {
+    const { currency, amount } = parseMoney(this.currencies, request.currency ?? "", request.amount ?? "", { allowZero: true });
+    const wallet = await findWallet(tx, request);
+    const fingerprint = fingerprintOf("win", wallet.id, currency.code, amount, request);
+    const prior = await priorAnswer(tx, request, fingerprint);
+    if (prior) return prior;
+    const bet = await settledBet(tx, request, wallet, currency.code);
+    let account: AccountRecord | null;
+    if (amount > 0n) {
+      const moved = await move(tx, {
+        tenantId: request.tenantId,
+        currency,
+        debit: masterKey(request.tenantId, currency.code),
+        credit: walletKey(wallet, currency.code),
+        amount,
+        phase: "posted",
+        transferType: "win",
+        walletUuid: wallet.id,
+      });
+      account = moved.credit;
+    } else {
+      // A zero win closes a lost round: recorded, nothing moves.
+      [account = null] = await tx.openAccounts([walletKey(wallet, currency.code)]);
+    }
+    if (bet.status === "completed") await tx.saveGameTransaction({ ...bet, status: "settled" });
+    return record(tx, request, { kind: "win", wallet, currency: currency.code, amount, fingerprint, account });
+  }
+
+  async rollbackIn(tx: WriteTx, request: GameRequest, policy: "succeed" | "not_found"): Promise<GameResult> {
+    const wallet = await findWallet(tx, request);
+    const betId = required(request.betTransactionId, "bet_transaction_id");
+    const fingerprint = fingerprintOf("rollback", wallet.id, "", 0n, request);
+    const prior = await priorAnswer(tx, request, fingerprint);
+    if (prior) return prior;
+    const bet = await tx.findGameTransaction(request.tenantId, betId);
+    if (bet && bet.kind !== "bet") throw new AppError("invalid_request", "Only a bet can be rolled back", { bet_transaction_id: betId });
+    if (bet && bet.status !== "tombstone" && bet.walletUuid !== wallet.id) {
+      throw new AppError("invalid_request", "The bet belongs to another wallet", { bet_transaction_id: betId });
+    }
+    if (bet?.status === "settled")
+      throw new AppError("conflict", "The bet already has a win and cannot be rolled back", { bet_transaction_id: betId });
+    const currencyCode =
+      bet && bet.status !== "tombstone" ? bet.currency : request.currency ? findCurrency(this.currencies, request.currency).code : "";
+    if (!bet) await tombstone(tx, request, wallet, betId, currencyCode);
+    let account: AccountRecord | null = null;
+    if (bet?.status === "completed") {
+      const moved = await move(tx, {
+        tenantId: request.tenantId,
+        currency: findCurrency(this.currencies, bet.currency),
+        debit: masterKey(request.tenantId, bet.currency),
+        credit: walletKey(wallet, bet.currency),
+        amount: bet.amount,
+        phase: "posted",
+        transferType: "rollback",
+        walletUuid: wallet.id,
+      });
+      account = moved.credit;
+      await tx.saveGameTransaction({ ...bet, status: "rolled_back" });
+    } else if (currencyCode) {
+      [account = null] = await tx.openAccounts([walletKey(wallet, currencyCode)]);
+    }
+    const unknownBet = !bet || bet.status === "tombstone";
+    const amount = bet?.status === "completed" ? bet.amount : 0n;
+    return record(tx, request, {
+      kind: "rollback",
+      wallet,
+      currency: currencyCode,
+      amount,
+      fingerprint,
+      account,
+      betNotFound: unknownBet && policy === "not_found",
+    });
+  }
+}
+
+async function findWallet(tx: WriteTx, request: GameRequest): Promise<WalletRecord> {
+  const wallet = await tx.findWallet(request.tenantId, request.lookup);
+  if (!wallet) throw walletNotFound();
+  return wallet;
+}
+
+function required(value: string | undefined, field: string): string {
+  if (!value) throw new AppError("invalid_request", `${field} is required`, { field });
+  return value;
+}
+
+/** The same transaction_id again: replay its first answer, or refuse if it asked otherwise. */
+async function priorAnswer(tx: WriteTx, request: GameRequest, fingerprint: string): Promise<GameResult | undefined> {
+  const prior = await tx.findGameTransaction(request.tenantId, request.transactionId);
+  if (!prior) return undefined;
+  if (prior.status === "tombstone") {
+    throw new AppError("conflict", "This transaction was rolled back before it arrived and can never be placed", {
+      transaction_id: request.transactionId,
+    });
+  }
+  if (prior.fingerprint !== fingerprint) {
+    throw new AppError("conflict", "This transaction_id was already used with different content", {
+      transaction_id: request.transactionId,
+    });
+  }
+  return decodeResult(prior.result) as GameResult;
+}
+
+/** A bet a win can refer to: known, placed, not rolled back, on the same wallet and currency. */
+async function settledBet(tx: WriteTx, request: GameRequest, wallet: WalletRecord, currency: string): Promise<GameTransactionRecord> {
+  const betId = required(request.betTransactionId, "bet_transaction_id");
+  const bet = await tx.findGameTransaction(request.tenantId, betId);
+  if (!bet || bet.kind !== "bet" || bet.status === "tombstone")
+    throw new AppError("not_found", "Bet not found", { bet_transaction_id: betId });
+  if (bet.status === "rolled_back")
+    throw new AppError("conflict", "The bet was rolled back; its win is refused", { bet_transaction_id: betId });
+  if (bet.walletUuid !== wallet.id || bet.currency !== currency) {
+    throw new AppError("invalid_request", "The win's wallet and currency must match its bet", { bet_transaction_id: betId });
+  }
+  return bet;
+}
+
+async function tombstone(tx: WriteTx, request: GameRequest, wallet: WalletRecord, betId: string, currency: string): Promise<void> {
+  await tx.saveGameTransaction({
+    tenantId: request.tenantId,
+    transactionId: betId,
+    kind: "bet",
+    status: "tombstone",
+    walletUuid: wallet.id,
+    currency,
+    amount: 0n,
+    roundId: request.roundId,
+    referenceId: null,
+    fingerprint: "",
+    result: "",
+    createdAt: new Date().toISOString(),
+  });
+}
+
+interface Recorded {
+  kind: GameKind;
+  wallet: WalletRecord;
+  currency: string;
+  amount: bigint;
+  fingerprint: string;
+  account: AccountRecord | null;
+  betNotFound?: boolean;
+}
+
+async function record(tx: WriteTx, request: GameRequest, recorded: Recorded): Promise<GameResult> {
+  const transaction = {
+    transactionId: request.transactionId,
+    kind: recorded.kind,
+    status: "completed" as const,
+    currency: recorded.currency,
+    amount: recorded.amount,
+    roundId: request.roundId,
+    referenceId: request.betTransactionId ?? null,
+    createdAt: new Date().toISOString(),
+  };
+  const result: GameResult = { transaction, account: recorded.account, betNotFound: recorded.betNotFound ?? false };
+  await tx.saveGameTransaction({
+    ...transaction,
+    tenantId: request.tenantId,
+    walletUuid: recorded.wallet.id,
+    fingerprint: recorded.fingerprint,
+    result: encodeResult(result),
+  });
+  return result;
+}
+
+/** What makes two calls "the same request": everything but the wallet's spelling. */
+function fingerprintOf(kind: GameKind, walletUuid: string, currency: string, amount: bigint, request: GameRequest): string {
+  const fields = [kind, walletUuid, currency, amount.toString(), request.roundId, request.betTransactionId ?? ""];
+  return createHash("sha256").update(fields.join("\u0000")).digest("hex");
+}

@@ -1,0 +1,103 @@
+import { randomUUID } from "node:crypto";
+import type { CurrencyRegistry } from "../ledger/currencies.js";
+import type { AccountKey, AccountRecord, Store, WalletLookup, WithdrawalRecord, WithdrawalStatus } from "../store/store.js";
+import { AppError, walletNotFound } from "./errors.js";
+import type { Idempotency, Once, Written } from "./idempotency.js";
+import { move, parseMoney, resolvePending } from "./movements.js";
+import { walletKey } from "./transfers.js";
+
+/**
+ * Withdrawals to the blockchain, the outgoing side of pending_amount: the funds are held at
+ * once (a pending transfer from the wallet to the tenant's chain account); the operator's
+ * payout system, with a system key of scope `withdrawals`, reports the result: completed posts
+ * the hold, failed voids it and the player's available balance comes back.
+ */
+
+export interface WithdrawalRequest {
+  tenantId: string;
+  lookup: WalletLookup;
+  currency: string;
+  amount: string | number;
+  address: string;
+}
+
+export interface WithdrawalResult {
+  withdrawal: WithdrawalRecord;
+  account: AccountRecord | null;
+}
+
+const chainKey = (tenantId: string, currency: string): AccountKey => ({ tenantId, ownerKind: "chain", walletUuid: null, currency });
+const withdrawalNotFound = () => new AppError("not_found", "Withdrawal not found");
+
+export class WithdrawalService {
+  constructor(
+    private readonly store: Store,
+    private readonly currencies: CurrencyRegistry,
+    private readonly idempotency: Idempotency,
+  ) {}
+
+  request(request: WithdrawalRequest, once?: Once): Promise<Written<WithdrawalResult>> {
+    const { currency, amount } = parseMoney(this.currencies, request.currency, request.amount);
+    return this.idempotency.write(once, async (tx) => {
+      const wallet = await tx.findWallet(request.tenantId, request.lookup);
+      if (!wallet) throw walletNotFound();
+      const moved = await move(tx, {
+        tenantId: request.tenantId,
+        currency,
+        debit: walletKey(wallet, currency.code),
+        credit: chainKey(request.tenantId, currency.code),
+        amount,
+        phase: "pending",
+        transferType: "withdrawal",
+        walletUuid: wallet.id,
+      });
+      const now = new Date().toISOString();
+      const withdrawal: WithdrawalRecord = {
+        id: randomUUID(),
+        tenantId: request.tenantId,
+        walletUuid: wallet.id,
+        currency: currency.code,
+        amount,
+        address: request.address,
+        status: "pending",
+        transferId: moved.transfer.id,
+        txHash: null,
+        createdAt: now,
+        updatedAt: now,
+      };
+      await tx.saveWithdrawal(withdrawal);
+      return { withdrawal, account: moved.debit };
+    });
+  }
+
+  /**
+   * The payout system's report. The same result again is answered as it stands; the other
+   * result after the first is a conflict, because the chain cannot undo a payout.
+   */
+  report(id: string, status: "completed" | "failed", txHash: string | undefined, once?: Once): Promise<Written<WithdrawalResult>> {
+    return this.idempotency.write(once, async (tx) => {
+      const withdrawal = await tx.findWithdrawal(null, id);
+      if (!withdrawal) throw withdrawalNotFound();
+      if (withdrawal.status === status) return { withdrawal, account: null };
+      if (withdrawal.status !== "pending") {
+        throw new AppError("conflict", `The withdrawal is already ${withdrawal.status}`, { status: withdrawal.status });
+      }
+      const pending = await tx.findTransfer(withdrawal.transferId);
+      if (!pending) throw new Error(`withdrawal ${id} has no transfer`);
+      const accounts = await resolvePending(tx, pending, status === "completed" ? "post" : "void");
+      const next: WithdrawalRecord = { ...withdrawal, status, txHash: txHash ?? withdrawal.txHash, updatedAt: new Date().toISOString() };
+      await tx.saveWithdrawal(next);
+      return { withdrawal: next, account: accounts.debit };
+    });
+  }
+
+  async get(tenantId: string | null, id: string): Promise<WithdrawalRecord> {
+    const withdrawal = await this.store.findWithdrawal(tenantId, id);
+    if (!withdrawal) throw withdrawalNotFound();
+    return withdrawal;
+  }
+
+  list(status: WithdrawalStatus, limit: number, offset: number): Promise<WithdrawalRecord[]> {
+    return this.store.listWithdrawals(status, limit, offset);
+  }
+}
