@@ -4,22 +4,30 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastif
 import type { Config } from "../config.js";
 import { AppError } from "../services/errors.js";
 import type { Services } from "../services/services.js";
+import { Sweeper } from "../services/sweeper.js";
 import { installErrorHandling } from "./errors.js";
 import { installJsonParser } from "./json.js";
+import { batchRoutes } from "./routes/batches.js";
 import { depositRoutes } from "./routes/deposits.js";
+import { gameRoutes } from "./routes/games.js";
+import { holdRoutes } from "./routes/holds.js";
 import { tokenRoutes } from "./routes/token.js";
 import { transferRoutes } from "./routes/transfers.js";
 import { walletRoutes } from "./routes/wallets.js";
+import { withdrawalRoutes } from "./routes/withdrawals.js";
 
 declare module "fastify" {
   interface FastifyInstance {
     services: Services;
+    config: AppConfig;
   }
 }
 
+type AppConfig = Pick<Config, "bodyLimitBytes" | "rateLimitPerMinute" | "batchBodyLimitBytes" | "sweepIntervalMs">;
+
 export interface AppOptions {
   services: Services;
-  config: Pick<Config, "bodyLimitBytes" | "rateLimitPerMinute">;
+  config: AppConfig;
   logger?: FastifyServerOptions["logger"];
   onInvariantBroken?: (error: Error) => void;
 }
@@ -43,6 +51,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     return503OnClosing: false,
   });
   app.decorate("services", options.services);
+  app.decorate("config", options.config);
   app.decorateRequest("principal", null);
   app.setValidatorCompiler(validatorCompiler());
   installErrorHandling(app, { onInvariantBroken: options.onInvariantBroken ?? (() => process.exit(70)) });
@@ -58,5 +67,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(walletRoutes);
   await app.register(transferRoutes);
   await app.register(depositRoutes);
+  await app.register(gameRoutes);
+  await app.register(holdRoutes);
+  await app.register(withdrawalRoutes);
+  await app.register(batchRoutes);
+  const sweeper = new Sweeper(options.services, options.config.sweepIntervalMs, app.log);
+  app.addHook("onReady", async () => sweeper.start());
+  app.addHook("onClose", async () => sweeper.stop());
   return app;
 }

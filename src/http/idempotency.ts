@@ -26,7 +26,7 @@ export function onceOf(request: FastifyRequest): Once | undefined {
 }
 
 /** Marks a replayed answer, as Stripe and the IETF Idempotency-Key draft clients expect. */
-export function valueOf<T>(reply: FastifyReply, written: Written<T>): T {
+export function writtenValue<T>(reply: FastifyReply, written: Written<T>): T {
   if (written.replayed) void reply.header("Idempotency-Replayed", "true");
   return written.value;
 }

@@ -86,3 +86,41 @@ export const Transfer = Type.Object({
   status: TransferStatusField,
   created_at: Type.String(),
 });
+
+export const GameTransaction = Type.Object({
+  transaction_id: Type.String(),
+  type: Type.Union([Type.Literal("bet"), Type.Literal("win"), Type.Literal("rollback")]),
+  round_id: Type.String(),
+  bet_transaction_id: Type.Union([Type.String(), Type.Null()]),
+  currency: Type.Union([Type.String(), Type.Null()]),
+  amount: Type.String(),
+  status: Type.String(),
+  created_at: Type.String(),
+});
+
+export const GameAnswer = Type.Object({ transaction: GameTransaction, balance: Type.Union([Balance, Type.Null()]) });
+
+export const TransactionIdField = Type.String({ minLength: 1, maxLength: 128 });
+
+export const Hold = Type.Object({
+  id: Type.String(),
+  status: Type.Union([Type.Literal("pending"), Type.Literal("posted"), Type.Literal("voided"), Type.Literal("expired")]),
+  currency: Type.String(),
+  amount: Type.String(),
+  captured_amount: Type.String(),
+  reference: Type.Union([Type.String(), Type.Null()]),
+  expires_at: Type.String(),
+  created_at: Type.String(),
+  updated_at: Type.String(),
+});
+
+export const Withdrawal = Type.Object({
+  id: Type.String(),
+  status: Type.Union([Type.Literal("pending"), Type.Literal("completed"), Type.Literal("failed")]),
+  currency: Type.String(),
+  amount: Type.String(),
+  address: Type.String(),
+  tx_hash: Type.Union([Type.String(), Type.Null()]),
+  created_at: Type.String(),
+  updated_at: Type.String(),
+});

@@ -1,7 +1,8 @@
 import { balanceOf } from "../ledger/accounts.js";
 import type { CurrencyRegistry } from "../ledger/currencies.js";
 import { formatAmount } from "../ledger/money.js";
-import type { AccountRecord, TransferRecord, WalletRecord } from "../store/store.js";
+import type { GameResult } from "../services/games.js";
+import type { AccountRecord, HoldRecord, TransferRecord, WalletRecord, WithdrawalRecord } from "../store/store.js";
 
 /** Shapes records into the wire format: amounts as decimal strings (DESIGN 1.2). */
 
@@ -44,5 +45,57 @@ export function transferView(currencies: CurrencyRegistry, transfer: TransferRec
     amount: formatAmount(transfer.amount, decimalsOf(currencies, transfer.currency)),
     status: transfer.status,
     created_at: transfer.createdAt,
+  };
+}
+
+/** A balance object for a currency the wallet has never used: all zero. */
+export function emptyBalanceView(currencies: CurrencyRegistry, currency: string) {
+  const zero = formatAmount(0n, decimalsOf(currencies, currency));
+  return { currency, amount: zero, pending_amount: zero, available_balance: zero };
+}
+
+export function gameView(currencies: CurrencyRegistry, result: GameResult) {
+  const { transaction, account } = result;
+  const currency = transaction.currency;
+  return {
+    transaction: {
+      transaction_id: transaction.transactionId,
+      type: transaction.kind,
+      round_id: transaction.roundId,
+      bet_transaction_id: transaction.referenceId,
+      currency: currency || null,
+      amount: currency ? formatAmount(transaction.amount, decimalsOf(currencies, currency)) : "0.00",
+      status: transaction.status,
+      created_at: transaction.createdAt,
+    },
+    balance: account ? balanceView(currencies, account) : currency ? emptyBalanceView(currencies, currency) : null,
+  };
+}
+
+export function holdView(currencies: CurrencyRegistry, hold: HoldRecord) {
+  const decimals = decimalsOf(currencies, hold.currency);
+  return {
+    id: hold.id,
+    status: hold.status,
+    currency: hold.currency,
+    amount: formatAmount(hold.amount, decimals),
+    captured_amount: formatAmount(hold.capturedAmount, decimals),
+    reference: hold.reference,
+    expires_at: hold.expiresAt,
+    created_at: hold.createdAt,
+    updated_at: hold.updatedAt,
+  };
+}
+
+export function withdrawalView(currencies: CurrencyRegistry, withdrawal: WithdrawalRecord) {
+  return {
+    id: withdrawal.id,
+    status: withdrawal.status,
+    currency: withdrawal.currency,
+    amount: formatAmount(withdrawal.amount, decimalsOf(currencies, withdrawal.currency)),
+    address: withdrawal.address,
+    tx_hash: withdrawal.txHash,
+    created_at: withdrawal.createdAt,
+    updated_at: withdrawal.updatedAt,
   };
 }

@@ -26,13 +26,21 @@ export interface BatchMovement {
   group?: string | undefined;
 }
 
+/** A movement's error as plain data: outcomes are stored for Idempotency-Key replays. */
+export interface MovementError {
+  code: AppError["code"];
+  message: string;
+  details: Record<string, unknown>;
+}
+
 export type BatchOutcome =
   | {
       status: "ok";
       value: { kind: "transfer"; transfer: Awaited<ReturnType<TransferService["moveIn"]>> } | { kind: "game"; game: GameResult };
     }
-  | { status: "failed"; error: AppError }
-  | { status: "skipped"; error: AppError };
+  | { status: "failed" | "skipped"; error: MovementError };
+
+const plain = (error: AppError): MovementError => ({ code: error.code, message: error.message, details: error.details });
 
 export class BatchService {
   constructor(
@@ -62,16 +70,15 @@ export class BatchService {
       // The group's savepoint undid every movement of it: the failed one says why, the others
       // say they were skipped because of it.
       const failedIndex = values.length;
-      return group.map((_, index) =>
-        index === failedIndex
-          ? { status: "failed", error }
-          : {
-              status: "skipped",
-              error: new AppError("invalid_request", "Another movement of this linked group failed", {
-                group: group[0]?.group,
-                failed_position: failedIndex,
-              }),
-            },
+      const skipped = plain(
+        new AppError("invalid_request", "Another movement of this linked group failed", {
+          group: group[0]?.group,
+          failed_position: failedIndex,
+        }),
+      );
+      return group.map(
+        (_, index): BatchOutcome =>
+          index === failedIndex ? { status: "failed", error: plain(error) } : { status: "skipped", error: skipped },
       );
     }
   }

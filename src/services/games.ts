@@ -183,8 +183,7 @@ async function priorAnswer(tx: WriteTx, request: GameRequest, fingerprint: strin
 async function settledBet(tx: WriteTx, request: GameRequest, wallet: WalletRecord, currency: string): Promise<GameTransactionRecord> {
   const betId = required(request.betTransactionId, "bet_transaction_id");
   const bet = await tx.findGameTransaction(request.tenantId, betId);
-  if (!bet || bet.kind !== "bet" || bet.status === "tombstone")
-    throw new AppError("not_found", "Bet not found", { bet_transaction_id: betId });
+  if (bet?.kind !== "bet" || bet.status === "tombstone") throw new AppError("not_found", "Bet not found", { bet_transaction_id: betId });
   if (bet.status === "rolled_back")
     throw new AppError("conflict", "The bet was rolled back; its win is refused", { bet_transaction_id: betId });
   if (bet.walletUuid !== wallet.id || bet.currency !== currency) {

@@ -94,7 +94,7 @@ export class HoldService {
   expire(tenantId: string, id: string): Promise<boolean> {
     return this.store.write(async (tx) => {
       const hold = await tx.findHold(tenantId, id);
-      if (!hold || hold.status !== "pending" || hold.expiresAt > new Date().toISOString()) return false;
+      if (hold?.status !== "pending" || hold.expiresAt > new Date().toISOString()) return false;
       await this.#resolve(tx, hold, "expired", 0n);
       return true;
     });

@@ -36,7 +36,7 @@ export class WithdrawalService {
     private readonly idempotency: Idempotency,
   ) {}
 
-  request(request: WithdrawalRequest, once?: Once): Promise<Written<WithdrawalResult>> {
+  request(request: WithdrawalRequest, once?: Once): Promise<Written<WithdrawalResult & { account: AccountRecord }>> {
     const { currency, amount } = parseMoney(this.currencies, request.currency, request.amount);
     return this.idempotency.write(once, async (tx) => {
       const wallet = await tx.findWallet(request.tenantId, request.lookup);

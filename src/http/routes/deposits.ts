@@ -4,7 +4,7 @@ import { formatAmount } from "../../ledger/money.js";
 import { AppError } from "../../services/errors.js";
 import { walletLookup } from "../../services/wallets.js";
 import { systemAuth } from "../auth.js";
-import { onceOf, valueOf } from "../idempotency.js";
+import { onceOf, writtenValue } from "../idempotency.js";
 import { AmountField, CurrencyField, responses, WalletIds } from "../schemas.js";
 
 const DepositBody = Type.Object(
@@ -60,7 +60,7 @@ export const depositRoutes: FastifyPluginAsyncTypebox = async (app) => {
         },
         onceOf(request),
       );
-      const { deposit, requiredConfirmations, currency } = valueOf(reply, written);
+      const { deposit, requiredConfirmations, currency } = writtenValue(reply, written);
       return {
         deposit: {
           id: deposit.id,

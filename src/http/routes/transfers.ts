@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { walletLookup } from "../../services/wallets.js";
 import { tenantAuth, tenantOf } from "../auth.js";
-import { onceOf, valueOf } from "../idempotency.js";
+import { onceOf, writtenValue } from "../idempotency.js";
 import {
   AccountSummary,
   AmountField,
@@ -27,7 +27,7 @@ export const transferRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post("/wallets/transfer-to-user/", { preHandler: tenantAuth(services, "write"), schema: movementSchema }, async (request, reply) => {
     const { currency, amount } = request.body;
     const movement = { tenantId: tenantOf(request), lookup: walletLookup(request.body), currency, amount };
-    return { transfer: transferView(currencies, valueOf(reply, await services.transfers.transferToUser(movement, onceOf(request)))) };
+    return { transfer: transferView(currencies, writtenValue(reply, await services.transfers.transferToUser(movement, onceOf(request)))) };
   });
 
   app.post(
@@ -36,7 +36,9 @@ export const transferRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const { currency, amount } = request.body;
       const movement = { tenantId: tenantOf(request), lookup: walletLookup(request.body), currency, amount };
-      return { transfer: transferView(currencies, valueOf(reply, await services.transfers.withdrawToMaster(movement, onceOf(request)))) };
+      return {
+        transfer: transferView(currencies, writtenValue(reply, await services.transfers.withdrawToMaster(movement, onceOf(request)))),
+      };
     },
   );
 

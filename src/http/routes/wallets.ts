@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { pathLookup, walletLookup } from "../../services/wallets.js";
 import { tenantAuth, tenantOf } from "../auth.js";
-import { onceOf, valueOf } from "../idempotency.js";
+import { onceOf, writtenValue } from "../idempotency.js";
 import { AccountSummary, Balance, DEFAULT_PAGE_SIZE, ExternalIdField, MAX_PAGE_SIZE, responses, Wallet, WalletIds } from "../schemas.js";
 import { accountSummaryView, balanceView, walletView } from "../views.js";
 
@@ -24,7 +24,7 @@ export const walletRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       const written = await services.wallets.create(tenantOf(request), request.body.name, request.body.external_id, onceOf(request));
-      return reply.status(201).send(walletView(currencies, valueOf(reply, written), []));
+      return reply.status(201).send(walletView(currencies, writtenValue(reply, written), []));
     },
   );
 

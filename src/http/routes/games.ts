@@ -1,0 +1,79 @@
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import { Type } from "typebox";
+import { AppError } from "../../services/errors.js";
+import { walletLookup } from "../../services/wallets.js";
+import { tenantAuth, tenantOf } from "../auth.js";
+import { onceOf, writtenValue } from "../idempotency.js";
+import { AmountField, CurrencyField, GameAnswer, responses, TransactionIdField, WalletIds } from "../schemas.js";
+import { gameView } from "../views.js";
+
+const GameFields = { ...WalletIds, transaction_id: TransactionIdField, round_id: TransactionIdField };
+
+const BetBody = Type.Object({ ...GameFields, currency: CurrencyField, amount: AmountField }, { additionalProperties: false });
+const WinBody = Type.Object(
+  { ...GameFields, currency: CurrencyField, amount: AmountField, bet_transaction_id: TransactionIdField },
+  { additionalProperties: false },
+);
+const RollbackBody = Type.Object(
+  { ...GameFields, bet_transaction_id: TransactionIdField, currency: Type.Optional(CurrencyField), amount: Type.Optional(AmountField) },
+  { additionalProperties: false },
+);
+
+/** Seamless-wallet calls of game aggregators: every answer carries the new balance. */
+export const gameRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const { services } = app;
+  const { currencies } = services;
+  const answer = responses({ 200: GameAnswer });
+
+  const gameRequest = (
+    tenantId: string,
+    body: {
+      wallet_id?: string;
+      external_id?: string;
+      transaction_id: string;
+      round_id: string;
+      currency?: string;
+      amount?: string | number;
+    },
+  ) => ({
+    tenantId,
+    lookup: walletLookup(body),
+    transactionId: body.transaction_id,
+    roundId: body.round_id,
+    currency: body.currency,
+    amount: body.amount,
+  });
+
+  app.post(
+    "/games/bets/",
+    { preHandler: tenantAuth(services, "write"), schema: { body: BetBody, response: answer } },
+    async (request, reply) => {
+      const written = await services.games.bet(gameRequest(tenantOf(request), request.body), onceOf(request));
+      return gameView(currencies, writtenValue(reply, written));
+    },
+  );
+
+  app.post(
+    "/games/wins/",
+    { preHandler: tenantAuth(services, "write"), schema: { body: WinBody, response: answer } },
+    async (request, reply) => {
+      const game = { ...gameRequest(tenantOf(request), request.body), betTransactionId: request.body.bet_transaction_id };
+      return gameView(currencies, writtenValue(reply, await services.games.win(game, onceOf(request))));
+    },
+  );
+
+  app.post(
+    "/games/rollbacks/",
+    { preHandler: tenantAuth(services, "write"), schema: { body: RollbackBody, response: answer } },
+    async (request, reply) => {
+      const game = { ...gameRequest(tenantOf(request), request.body), betTransactionId: request.body.bet_transaction_id };
+      const result = writtenValue(reply, await services.games.rollback(game, onceOf(request)));
+      // The tenant chose to hear about unknown bets; the tombstone is stored all the same.
+      if (result.betNotFound)
+        throw new AppError("not_found", "Bet not found; it is tombstoned and can never be placed", {
+          bet_transaction_id: game.betTransactionId,
+        });
+      return gameView(currencies, result);
+    },
+  );
+};
