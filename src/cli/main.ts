@@ -15,7 +15,8 @@ const USAGE = `usage:
   cli tenants create --name NAME
   cli api-keys create --tenant TENANT_ID --scopes read[,write]
   cli api-keys revoke --id KEY_ID
-  cli system-keys create --scopes deposits
+  cli tenants set-policy --tenant TENANT_ID --unknown-rollback succeed|not_found
+  cli system-keys create --scopes deposits[,withdrawals]
   cli verify`;
 
 type Command = (services: Services, options: Record<string, string | undefined>) => Promise<{ output: object; exitCode: number }>;
@@ -32,6 +33,13 @@ const COMMANDS: Record<string, Command> = {
   "api-keys revoke": async ({ credentials }, { id }) => ok(await credentials.revokeApiKey(required(id, "--id"))),
   "system-keys create": async ({ credentials }, { scopes }) =>
     ok(keyView(await credentials.createSystemKey(scopeList(required(scopes, "--scopes"))))),
+  "tenants set-policy": async ({ store }, { tenant, "unknown-rollback": policy }) => {
+    const tenantId = required(tenant, "--tenant");
+    if (policy !== "succeed" && policy !== "not_found")
+      throw new AppError("invalid_request", "--unknown-rollback must be succeed or not_found");
+    if (!(await store.setUnknownRollbackPolicy(tenantId, policy))) throw new AppError("not_found", "Tenant not found");
+    return ok({ tenant_id: tenantId, unknown_rollback: policy });
+  },
   verify: async ({ store }) => {
     const report = await verifyLedger(store);
     return { output: report, exitCode: report.ok ? 0 : 1 };
@@ -51,7 +59,13 @@ async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { name: { type: "string" }, tenant: { type: "string" }, scopes: { type: "string" }, id: { type: "string" } },
+    options: {
+      name: { type: "string" },
+      tenant: { type: "string" },
+      scopes: { type: "string" },
+      id: { type: "string" },
+      "unknown-rollback": { type: "string" },
+    },
   });
   const command = COMMANDS[positionals.join(" ")];
   if (!command) throw new AppError("invalid_request", `unknown command: ${positionals.join(" ") || "(none)"}`, { usage: USAGE });

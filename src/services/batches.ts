@@ -53,12 +53,12 @@ export class BatchService {
     const groups = linkedGroups(movements);
     return this.idempotency.write(once, async (tx) => {
       const outcomes: BatchOutcome[] = [];
-      for (const group of groups) outcomes.push(...(await this.#runGroup(tx, tenantId, group)));
+      for (const group of groups) outcomes.push(...(await this.#runGroup(tx, tenantId, group, outcomes.length)));
       return outcomes;
     });
   }
 
-  async #runGroup(tx: WriteTx, tenantId: string, group: BatchMovement[]): Promise<BatchOutcome[]> {
+  async #runGroup(tx: WriteTx, tenantId: string, group: BatchMovement[], firstIndex: number): Promise<BatchOutcome[]> {
     const values: BatchOutcome[] = [];
     try {
       await tx.atomically(async () => {
@@ -73,7 +73,7 @@ export class BatchService {
       const skipped = plain(
         new AppError("invalid_request", "Another movement of this linked group failed", {
           group: group[0]?.group,
-          failed_position: failedIndex,
+          failed_index: firstIndex + failedIndex,
         }),
       );
       return group.map(
