@@ -124,3 +124,14 @@ export const Withdrawal = Type.Object({
   created_at: Type.String(),
   updated_at: Type.String(),
 });
+
+export const Deposit = Type.Object({
+  id: Type.String(),
+  status: Type.Union([Type.Literal("pending"), Type.Literal("confirmed"), Type.Literal("dropped")]),
+  confirmations: Type.Integer(),
+  required_confirmations: Type.Integer(),
+  currency: Type.String(),
+  amount: Type.String(),
+  tx_hash: Type.String(),
+  created_at: Type.String(),
+});

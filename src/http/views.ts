@@ -2,7 +2,7 @@ import { balanceOf } from "../ledger/accounts.js";
 import type { CurrencyRegistry } from "../ledger/currencies.js";
 import { formatAmount } from "../ledger/money.js";
 import type { GameResult } from "../services/games.js";
-import type { AccountRecord, HoldRecord, TransferRecord, WalletRecord, WithdrawalRecord } from "../store/store.js";
+import type { AccountRecord, DepositRecord, HoldRecord, TransferRecord, WalletRecord, WithdrawalRecord } from "../store/store.js";
 
 /** Shapes records into the wire format: amounts as decimal strings (DESIGN 1.2). */
 
@@ -97,5 +97,20 @@ export function withdrawalView(currencies: CurrencyRegistry, withdrawal: Withdra
     tx_hash: withdrawal.txHash,
     created_at: withdrawal.createdAt,
     updated_at: withdrawal.updatedAt,
+  };
+}
+
+export function depositView(currencies: CurrencyRegistry, deposit: DepositRecord) {
+  const currency = currencies.find(deposit.currency);
+  if (!currency) throw new Error(`currency ${deposit.currency} has deposits but is missing from the registry`);
+  return {
+    id: deposit.id,
+    status: deposit.status,
+    confirmations: deposit.confirmations,
+    required_confirmations: currency.requiredConfirmations,
+    currency: deposit.currency,
+    amount: formatAmount(deposit.amount, currency.decimals),
+    tx_hash: deposit.txHash,
+    created_at: deposit.createdAt,
   };
 }

@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from "node:crypto";
-import type { AccountRecord, Store, WalletLookup, WalletRecord } from "../store/store.js";
+import type { AccountRecord, DepositRecord, DepositStatus, Store, WalletLookup, WalletRecord } from "../store/store.js";
 import { AppError, walletNotFound } from "./errors.js";
 import type { Idempotency, Once, Written } from "./idempotency.js";
 
@@ -54,12 +54,24 @@ export class WalletService {
     return found;
   }
 
-  async list(tenantId: string, limit: number, offset: number) {
-    const { wallets, total } = await this.store.listWallets(tenantId, limit, offset);
+  async list(tenantId: string, limit: number, offset: number, search?: string) {
+    const { wallets, total } = await this.store.listWallets(tenantId, limit, offset, search);
     const accounts = await this.store.listWalletAccounts(wallets.map((wallet) => wallet.id));
     const byWallet = new Map<string | null, AccountRecord[]>();
     for (const account of accounts) byWallet.set(account.walletUuid, [...(byWallet.get(account.walletUuid) ?? []), account]);
     return { total, wallets: wallets.map((wallet) => ({ wallet, accounts: byWallet.get(wallet.id) ?? [] })) };
+  }
+
+  /** A wallet's deposits, newest first: the dashboard shows the confirming ones. */
+  async deposits(
+    tenantId: string,
+    lookup: WalletLookup | undefined,
+    status: DepositStatus | undefined,
+    limit: number,
+  ): Promise<DepositRecord[]> {
+    const wallet = lookup && (await this.store.findWallet(tenantId, lookup));
+    if (!wallet) throw walletNotFound();
+    return this.store.listDeposits(tenantId, wallet.id, status, limit);
   }
 
   async masterAccounts(tenantId: string): Promise<AccountRecord[]> {

@@ -86,3 +86,6 @@ export const IDEMPOTENCY_KEYS: UpsertShape = {
   columns: ["scope", "key", "fingerprint", "result", "expires_at", "created_at"],
   key: ["scope", "key"],
 };
+
+/** A LIKE pattern matching `text` anywhere, with the pattern's own wildcards escaped. */
+export const containsPattern = (text: string) => `%${text.replace(/[\\%_]/g, (character) => `\\${character}`)}%`;

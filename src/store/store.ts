@@ -227,7 +227,9 @@ export interface Store {
   findWallet(tenantId: string, lookup: WalletLookup): Promise<WalletRecord | undefined>;
   /** The wallet and its accounts in the order they were opened, in one round trip. */
   findWalletWithAccounts(tenantId: string, lookup: WalletLookup): Promise<{ wallet: WalletRecord; accounts: AccountRecord[] } | undefined>;
-  listWallets(tenantId: string, limit: number, offset: number): Promise<{ wallets: WalletRecord[]; total: number }>;
+  /** A page of the tenant's wallets, optionally those whose name or external_id contains `search`. */
+  listWallets(tenantId: string, limit: number, offset: number, search?: string): Promise<{ wallets: WalletRecord[]; total: number }>;
+  listDeposits(tenantId: string, walletUuid: string, status: DepositStatus | undefined, limit: number): Promise<DepositRecord[]>;
   /** Accounts of the given wallets, in the order they were opened. */
   listWalletAccounts(walletUuids: string[]): Promise<AccountRecord[]>;
   listMasterAccounts(tenantId: string): Promise<AccountRecord[]>;

@@ -18,9 +18,10 @@ describe("POST /deposits/ (system key, scope deposits)", () => {
     const first = await deposit(test, { externalId: "depositor", currency: "USDTTRC20", amount: "100", txHash: "tx-1", confirmations: 1 });
     assert.equal(first.status, 200);
     assert.deepEqual(
-      { ...first.body.deposit, id: "" },
+      { ...first.body.deposit, id: "", created_at: "" },
       {
         id: "",
+        created_at: "",
         status: "pending",
         confirmations: 1,
         required_confirmations: 19,
@@ -54,6 +55,27 @@ describe("POST /deposits/ (system key, scope deposits)", () => {
       pending_amount: "0.00",
       available_balance: "100.00",
     });
+  });
+
+  it("lists a wallet's deposits with their confirmations, for the dashboard", async () => {
+    const wallet = await call(test.app, "GET", "/wallets/?search=DEPOSIT", { key: test.tenant.apiKey });
+    assert.equal(wallet.body.total, 1);
+    const walletId = wallet.body.accounts[0].wallet_id;
+    await deposit(test, { externalId: "depositor", currency: "BTC", amount: "0.5", txHash: "btc-confirming", confirmations: 1 });
+    const pending = await call(test.app, "GET", `/wallets/${walletId}/deposits/?status=pending`, { key: test.tenant.apiKey });
+    assert.equal(pending.status, 200);
+    assert.deepEqual(
+      pending.body.deposits.map((entry: { tx_hash: string; confirmations: number; required_confirmations: number }) => [
+        entry.tx_hash,
+        entry.confirmations,
+        entry.required_confirmations,
+      ]),
+      [["btc-confirming", 1, 2]],
+    );
+    const other = await test.newTenant("Nosy Casino");
+    assert.equal((await call(test.app, "GET", `/wallets/${walletId}/deposits/`, { key: other.apiKey })).status, 404);
+    assert.equal((await call(test.app, "GET", "/wallets/?search=nobody", { key: test.tenant.apiKey })).body.total, 0);
+    assert.equal((await call(test.app, "GET", "/wallets/?search=%25", { key: test.tenant.apiKey })).body.total, 0);
   });
 
   it("never credits the same transaction twice", async () => {

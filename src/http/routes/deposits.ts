@@ -1,11 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
-import { formatAmount } from "../../ledger/money.js";
 import { AppError } from "../../services/errors.js";
 import { walletLookup } from "../../services/wallets.js";
 import { systemAuth } from "../auth.js";
 import { onceOf, writtenValue } from "../idempotency.js";
-import { AmountField, CurrencyField, responses, WalletIds } from "../schemas.js";
+import { AmountField, CurrencyField, Deposit, responses, WalletIds } from "../schemas.js";
+import { depositView } from "../views.js";
 
 const DepositBody = Type.Object(
   {
@@ -20,16 +20,6 @@ const DepositBody = Type.Object(
   },
   { additionalProperties: false },
 );
-
-const Deposit = Type.Object({
-  id: Type.String(),
-  status: Type.Union([Type.Literal("pending"), Type.Literal("confirmed"), Type.Literal("dropped")]),
-  confirmations: Type.Integer(),
-  required_confirmations: Type.Integer(),
-  currency: Type.String(),
-  amount: Type.String(),
-  tx_hash: Type.String(),
-});
 
 export const depositRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { services } = app;
@@ -60,18 +50,7 @@ export const depositRoutes: FastifyPluginAsyncTypebox = async (app) => {
         },
         onceOf(request),
       );
-      const { deposit, requiredConfirmations, currency } = writtenValue(reply, written);
-      return {
-        deposit: {
-          id: deposit.id,
-          status: deposit.status,
-          confirmations: deposit.confirmations,
-          required_confirmations: requiredConfirmations,
-          currency: deposit.currency,
-          amount: formatAmount(deposit.amount, currency.decimals),
-          tx_hash: deposit.txHash,
-        },
-      };
+      return { deposit: depositView(services.currencies, writtenValue(reply, written).deposit) };
     },
   );
 };

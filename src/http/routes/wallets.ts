@@ -3,8 +3,18 @@ import { Type } from "typebox";
 import { pathLookup, walletLookup } from "../../services/wallets.js";
 import { tenantAuth, tenantOf } from "../auth.js";
 import { onceOf, writtenValue } from "../idempotency.js";
-import { AccountSummary, Balance, DEFAULT_PAGE_SIZE, ExternalIdField, MAX_PAGE_SIZE, responses, Wallet, WalletIds } from "../schemas.js";
-import { accountSummaryView, balanceView, walletView } from "../views.js";
+import {
+  AccountSummary,
+  Balance,
+  DEFAULT_PAGE_SIZE,
+  Deposit,
+  ExternalIdField,
+  MAX_PAGE_SIZE,
+  responses,
+  Wallet,
+  WalletIds,
+} from "../schemas.js";
+import { accountSummaryView, balanceView, depositView, walletView } from "../views.js";
 
 export const walletRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { services } = app;
@@ -37,6 +47,7 @@ export const walletRoutes: FastifyPluginAsyncTypebox = async (app) => {
           {
             limit: Type.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE }),
             offset: Type.Integer({ minimum: 0, maximum: 1_000_000_000, default: 0 }),
+            search: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
           },
           { additionalProperties: false },
         ),
@@ -46,8 +57,8 @@ export const walletRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const { limit, offset } = request.query;
-      const page = await services.wallets.list(tenantOf(request), limit, offset);
+      const { limit, offset, search } = request.query;
+      const page = await services.wallets.list(tenantOf(request), limit, offset, search);
       return {
         accounts: page.wallets.map((entry) => walletView(currencies, entry.wallet, entry.accounts)),
         total: page.total,
@@ -69,6 +80,29 @@ export const walletRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const { wallet, accounts } = await services.wallets.get(tenantOf(request), pathLookup(request.params.id));
       return walletView(currencies, wallet, accounts);
+    },
+  );
+
+  app.get(
+    "/wallets/:id/deposits/",
+    {
+      preHandler: tenantAuth(services, "read"),
+      schema: {
+        params: Type.Object({ id: Type.String({ maxLength: 64 }) }, { additionalProperties: false }),
+        querystring: Type.Object(
+          {
+            status: Type.Optional(Type.Union([Type.Literal("pending"), Type.Literal("confirmed"), Type.Literal("dropped")])),
+            limit: Type.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE }),
+          },
+          { additionalProperties: false },
+        ),
+        response: responses({ 200: Type.Object({ deposits: Type.Array(Deposit) }) }),
+      },
+    },
+    async (request) => {
+      const { status, limit } = request.query;
+      const deposits = await services.wallets.deposits(tenantOf(request), pathLookup(request.params.id), status, limit);
+      return { deposits: deposits.map((deposit) => depositView(currencies, deposit)) };
     },
   );
 

@@ -31,6 +31,7 @@ import {
   withdrawalToRow,
 } from "../rows.js";
 import {
+  containsPattern,
   GAME_TRANSACTIONS,
   HOLDS,
   IDEMPOTENCY_INSERT_CONDITION,
@@ -46,6 +47,7 @@ import type {
   ApiKeyRecord,
   ClientRecord,
   DepositRecord,
+  DepositStatus,
   GameTransactionRecord,
   HoldRecord,
   IdempotencyRecord,
@@ -249,18 +251,32 @@ export class PostgresStore implements Store {
     return { wallet: walletFromRow(row), accounts: (row.accounts ?? []).map(accountFromRow) };
   }
 
-  async listWallets(tenantId: string, limit: number, offset: number) {
+  async listWallets(tenantId: string, limit: number, offset: number, search?: string) {
     if (!UUID_PATTERN.test(tenantId)) return { wallets: [], total: 0 };
+    const pattern = search ? containsPattern(search) : null;
+    const where = "w.tenant_id = $1 AND ($2::text IS NULL OR w.name ILIKE $2 OR w.external_id ILIKE $2)";
     const page = await rows<WalletRow>(
       this.#pool,
       "wallet-page",
-      `SELECT ${WALLET_COLUMNS} FROM wallets w WHERE w.tenant_id = $1 ORDER BY w.seq LIMIT $2 OFFSET $3`,
-      [tenantId, limit, offset],
+      `SELECT ${WALLET_COLUMNS} FROM wallets w WHERE ${where} ORDER BY w.seq LIMIT $3 OFFSET $4`,
+      [tenantId, pattern, limit, offset],
     );
-    const [count] = await rows<{ n: number }>(this.#pool, "wallet-count", "SELECT count(*)::int AS n FROM wallets WHERE tenant_id = $1", [
+    const [count] = await rows<{ n: number }>(this.#pool, "wallet-count", `SELECT count(*)::int AS n FROM wallets w WHERE ${where}`, [
       tenantId,
+      pattern,
     ]);
     return { wallets: page.map(walletFromRow), total: count?.n ?? 0 };
+  }
+
+  async listDeposits(tenantId: string, walletUuid: string, status: DepositStatus | undefined, limit: number): Promise<DepositRecord[]> {
+    const found = await rows<DepositRow>(
+      this.#pool,
+      "wallet-deposits",
+      `SELECT id, tenant_id, wallet_uuid, currency, tx_hash, amount::text AS amount, confirmations, status, transfer_id, created_at, updated_at
+       FROM deposits WHERE tenant_id = $1 AND wallet_uuid = $2 AND ($3::text IS NULL OR status = $3) ORDER BY created_at DESC LIMIT $4`,
+      [tenantId, walletUuid, status ?? null, limit],
+    );
+    return found.map(depositFromRow);
   }
 
   async listWalletAccounts(walletUuids: string[]): Promise<AccountRecord[]> {

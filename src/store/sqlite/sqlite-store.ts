@@ -32,13 +32,22 @@ import {
   withdrawalFromRow,
   withdrawalToRow,
 } from "../rows.js";
-import { GAME_TRANSACTIONS, HOLDS, IDEMPOTENCY_INSERT_CONDITION, IDEMPOTENCY_KEYS, upsertSql, WITHDRAWALS } from "../sql.js";
+import {
+  containsPattern,
+  GAME_TRANSACTIONS,
+  HOLDS,
+  IDEMPOTENCY_INSERT_CONDITION,
+  IDEMPOTENCY_KEYS,
+  upsertSql,
+  WITHDRAWALS,
+} from "../sql.js";
 import type {
   AccountKey,
   AccountRecord,
   ApiKeyRecord,
   ClientRecord,
   DepositRecord,
+  DepositStatus,
   GameTransactionRecord,
   HoldRecord,
   IdempotencyRecord,
@@ -56,6 +65,8 @@ import type {
 } from "../store.js";
 import { migrate } from "./migrations.js";
 
+// SQLite's LIKE ignores ASCII case, which is what a search box wants.
+const SEARCH_CLAUSE = "(@pattern IS NULL OR w.name LIKE @pattern ESCAPE '\\' OR w.external_id LIKE @pattern ESCAPE '\\')";
 const LOOKUP_COLUMN = { id: "id", wallet_id: "wallet_id", external_id: "external_id" } as const;
 const ACCOUNT_COLUMNS =
   "a.id, a.tenant_id, a.owner_kind, a.wallet_uuid, a.currency, a.debits_must_not_exceed_credits, a.credits_posted, a.debits_posted, a.credits_pending, a.debits_pending";
@@ -214,10 +225,16 @@ export class SqliteStore implements Store {
     return { wallet: walletFromRow(first), accounts };
   }
 
-  async listWallets(tenantId: string, limit: number, offset: number) {
-    const rows = this.#statements.walletPage.all(tenantId, limit, offset) as WalletRow[];
-    const total = (this.#statements.walletCount.get(tenantId) as { n: number }).n;
+  async listWallets(tenantId: string, limit: number, offset: number, search?: string) {
+    const pattern = search ? containsPattern(search) : null;
+    const rows = this.#statements.walletPage.all({ tenantId, limit, offset, pattern }) as WalletRow[];
+    const total = (this.#statements.walletCount.get({ tenantId, pattern }) as { n: number }).n;
     return { wallets: rows.map(walletFromRow), total };
+  }
+
+  async listDeposits(tenantId: string, walletUuid: string, status: DepositStatus | undefined, limit: number): Promise<DepositRecord[]> {
+    const rows = this.#statements.deposits.all({ tenantId, walletUuid, status: status ?? null, limit }) as DepositRow[];
+    return rows.map(depositFromRow);
   }
 
   async listWalletAccounts(walletUuids: string[]): Promise<AccountRecord[]> {
@@ -319,8 +336,11 @@ function prepareReads(db: Database.Database) {
         `SELECT ${WALLET_COLUMNS}, ${prefixedAccountColumns} FROM wallets w LEFT JOIN accounts a ON a.wallet_uuid = w.id
          WHERE w.tenant_id = ? AND w.${column} = ? ORDER BY a.seq`,
     ),
-    walletPage: db.prepare(`SELECT ${WALLET_COLUMNS} FROM wallets w WHERE w.tenant_id = ? ORDER BY w.seq LIMIT ? OFFSET ?`),
-    walletCount: db.prepare("SELECT count(*) AS n FROM wallets WHERE tenant_id = ?"),
+    walletPage: db.prepare(`SELECT ${WALLET_COLUMNS} FROM wallets w WHERE w.tenant_id = @tenantId AND ${SEARCH_CLAUSE}
+      ORDER BY w.seq LIMIT @limit OFFSET @offset`),
+    walletCount: db.prepare(`SELECT count(*) AS n FROM wallets w WHERE w.tenant_id = @tenantId AND ${SEARCH_CLAUSE}`),
+    deposits: db.prepare(`SELECT * FROM deposits WHERE tenant_id = @tenantId AND wallet_uuid = @walletUuid
+      AND (@status IS NULL OR status = @status) ORDER BY created_at DESC LIMIT @limit`),
     walletAccounts: db.prepare(
       `SELECT ${ACCOUNT_COLUMNS} FROM accounts a WHERE a.wallet_uuid IN (SELECT value FROM json_each(?)) ORDER BY a.seq`,
     ),
