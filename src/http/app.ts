@@ -8,6 +8,7 @@ import { Sweeper } from "../services/sweeper.js";
 import { installErrorHandling } from "./errors.js";
 import { installJsonParser } from "./json.js";
 import { batchRoutes } from "./routes/batches.js";
+import { dashboardRoutes } from "./routes/dashboard.js";
 import { depositRoutes } from "./routes/deposits.js";
 import { gameRoutes } from "./routes/games.js";
 import { holdRoutes } from "./routes/holds.js";
@@ -71,6 +72,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(holdRoutes);
   await app.register(withdrawalRoutes);
   await app.register(batchRoutes);
+  await app.register(dashboardRoutes);
   const sweeper = new Sweeper(options.services, options.config.sweepIntervalMs, app.log);
   app.addHook("onReady", async () => sweeper.start());
   app.addHook("onClose", async () => sweeper.stop());

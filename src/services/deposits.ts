@@ -1,8 +1,9 @@
 import { randomUUID } from "node:crypto";
 import type { Currency, CurrencyRegistry } from "../ledger/currencies.js";
 import { type DepositStep, depositStep, statusAfter } from "../ledger/deposits.js";
-import type { AccountKey, DepositRecord, Store, WalletLookup, WriteTx } from "../store/store.js";
+import type { AccountKey, AccountRecord, DepositRecord, EventType, Store, TransferRecord, WalletLookup, WriteTx } from "../store/store.js";
 import { AppError, walletNotFound } from "./errors.js";
+import { recordEvent } from "./events.js";
 import type { Idempotency, Once, Written } from "./idempotency.js";
 import { move, parseMoney, resolvePending } from "./movements.js";
 import { masterKey, walletKey } from "./transfers.js";
@@ -49,7 +50,7 @@ export class DepositService {
       const existing = await tx.findDeposit(currency.code, request.txHash);
       if (existing) assertSameDeposit(existing, request.tenantId, wallet?.id ?? null, amount);
       const step = depositStep(existing?.status, { final, dropped: request.status === "dropped" });
-      const transferId = await this.#applyStep(tx, step, existing, { currency, amount, credit, request, walletUuid: wallet?.id ?? null });
+      const applied = await this.#applyStep(tx, step, existing, { currency, amount, credit, request, walletUuid: wallet?.id ?? null });
       const now = new Date().toISOString();
       const next: DepositRecord = {
         id: existing?.id ?? randomUUID(),
@@ -60,11 +61,24 @@ export class DepositService {
         amount,
         confirmations: Math.max(existing?.confirmations ?? 0, request.confirmations),
         status: statusAfter(step, existing?.status),
-        transferId,
+        transferId: applied.transferId,
         createdAt: existing?.createdAt ?? now,
         updatedAt: now,
       };
       await tx.saveDeposit(next);
+      const type = eventOf(step, existing, next);
+      if (type) {
+        const [account] = applied.account ? [applied.account] : await tx.openAccounts([credit]);
+        if (!account) throw new Error("store opened no account");
+        await recordEvent(tx, this.currencies, {
+          type,
+          tenantId: request.tenantId,
+          wallet: wallet ?? null,
+          account,
+          transfer: applied.transfer,
+          deposit: next,
+        });
+      }
       return { deposit: next, requiredConfirmations: currency.requiredConfirmations, currency };
     });
   }
@@ -74,14 +88,14 @@ export class DepositService {
     step: DepositStep,
     existing: DepositRecord | undefined,
     context: { currency: Currency; amount: bigint; credit: AccountKey; request: DepositReportRequest; walletUuid: string | null },
-  ): Promise<string | null> {
+  ): Promise<{ transferId: string | null; account?: AccountRecord; transfer?: TransferRecord }> {
     const { currency, amount, credit, request, walletUuid } = context;
     switch (step) {
       case "credit_pending":
       case "credit_posted": {
         const phase = step === "credit_pending" ? "pending" : "posted";
         const debit = chainKey(request.tenantId, currency.code);
-        const { transfer } = await move(tx, {
+        const moved = await move(tx, {
           tenantId: request.tenantId,
           currency,
           debit,
@@ -91,21 +105,38 @@ export class DepositService {
           transferType: "deposit",
           walletUuid,
         });
-        return transfer.id;
+        return { transferId: moved.transfer.id, account: moved.credit, transfer: moved.transfer };
       }
       case "post_pending":
       case "void_pending": {
         const pending = existing?.transferId ? await tx.findTransfer(existing.transferId) : undefined;
         if (!pending) throw new Error(`pending deposit ${existing?.id} has no transfer`);
-        await resolvePending(tx, pending, step === "post_pending" ? "post" : "void");
-        return pending.id;
+        const outcome = step === "post_pending" ? "post" : "void";
+        const accounts = await resolvePending(tx, pending, outcome);
+        return {
+          transferId: pending.id,
+          account: accounts.credit,
+          transfer: { ...pending, status: outcome === "post" ? "posted" : "voided" },
+        };
       }
       case "refuse_drop":
         throw new AppError("conflict", "A confirmed deposit cannot be dropped", { tx_hash: request.txHash, status: "confirmed" });
       default:
-        return existing?.transferId ?? null;
+        return { transferId: existing?.transferId ?? null };
     }
   }
+}
+
+/**
+ * The event a report causes: each balance change, and confirmations rising on a pending
+ * deposit (no balance change, but a dashboard shows "n of m confirmations").
+ */
+function eventOf(step: DepositStep, existing: DepositRecord | undefined, next: DepositRecord): EventType | undefined {
+  if (step === "credit_pending") return "deposit.pending";
+  if (step === "credit_posted" || step === "post_pending") return "deposit.confirmed";
+  if (step === "void_pending") return "deposit.dropped";
+  const progressed = step === "update_only" && next.status === "pending" && next.confirmations > (existing?.confirmations ?? 0);
+  return progressed ? "deposit.pending" : undefined;
 }
 
 /** A transaction hash names one deposit; a report that disagrees with it is refused. */

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import type { CurrencyRegistry } from "../ledger/currencies.js";
 import type { AccountRecord, GameKind, GameTransactionRecord, Store, WalletLookup, WalletRecord, WriteTx } from "../store/store.js";
 import { AppError, walletNotFound } from "./errors.js";
+import { recordEvent } from "./events.js";
 import { decodeResult, encodeResult, type Idempotency, type Once, type Written } from "./idempotency.js";
 import { findCurrency, move, parseMoney } from "./movements.js";
 import { masterKey, walletKey } from "./transfers.js";
@@ -73,6 +74,8 @@ export class GameService {
       transferType: "bet",
       walletUuid: wallet.id,
     });
+    const tenantId = request.tenantId;
+    await recordEvent(tx, this.currencies, { type: "bet.placed", tenantId, wallet, account: moved.debit, transfer: moved.transfer });
     return record(tx, request, { kind: "bet", wallet, currency: currency.code, amount, fingerprint, account: moved.debit });
   }
 
@@ -96,6 +99,13 @@ export class GameService {
         walletUuid: wallet.id,
       });
       account = moved.credit;
+      await recordEvent(tx, this.currencies, {
+        type: "win.credited",
+        tenantId: request.tenantId,
+        wallet,
+        account,
+        transfer: moved.transfer,
+      });
     } else {
       // A zero win closes a lost round: recorded, nothing moves.
       [account = null] = await tx.openAccounts([walletKey(wallet, currency.code)]);
@@ -133,6 +143,13 @@ export class GameService {
         walletUuid: wallet.id,
       });
       account = moved.credit;
+      await recordEvent(tx, this.currencies, {
+        type: "rollback.applied",
+        tenantId: request.tenantId,
+        wallet,
+        account,
+        transfer: moved.transfer,
+      });
       await tx.saveGameTransaction({ ...bet, status: "rolled_back" });
     } else if (currencyCode) {
       [account = null] = await tx.openAccounts([walletKey(wallet, currencyCode)]);

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { CurrencyRegistry } from "../ledger/currencies.js";
 import type { AccountRecord, HoldRecord, Store, WalletLookup, WriteTx } from "../store/store.js";
 import { AppError, walletNotFound } from "./errors.js";
+import { recordEvent, walletById } from "./events.js";
 import type { Idempotency, Once, Written } from "./idempotency.js";
 import { move, parseMoney, resolvePending } from "./movements.js";
 import { masterKey, walletKey } from "./transfers.js";
@@ -31,6 +32,7 @@ export interface HoldResult {
   account: AccountRecord;
 }
 
+const HOLD_EVENTS = { posted: "hold.captured", voided: "hold.voided", expired: "hold.expired" } as const;
 const holdNotFound = () => new AppError("not_found", "Hold not found");
 
 export class HoldService {
@@ -72,6 +74,13 @@ export class HoldService {
         updatedAt: now.toISOString(),
       };
       await tx.saveHold(hold);
+      await recordEvent(tx, this.currencies, {
+        type: "hold.placed",
+        tenantId: request.tenantId,
+        wallet,
+        account: moved.debit,
+        transfer: moved.transfer,
+      });
       return { hold, account: moved.debit };
     });
   }
@@ -122,6 +131,13 @@ export class HoldService {
     const accounts = captured > 0n ? await resolvePending(tx, pending, "post", captured) : await resolvePending(tx, pending, "void");
     const next: HoldRecord = { ...hold, status, capturedAmount: captured, updatedAt: new Date().toISOString() };
     await tx.saveHold(next);
+    await recordEvent(tx, this.currencies, {
+      type: HOLD_EVENTS[status],
+      tenantId: hold.tenantId,
+      wallet: await walletById(tx, hold.tenantId, hold.walletUuid),
+      account: accounts.debit,
+      transfer: { ...pending, status: captured > 0n ? "posted" : "voided" },
+    });
     return { hold: next, account: accounts.debit };
   }
 }

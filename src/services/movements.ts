@@ -40,7 +40,8 @@ export async function move(tx: WriteTx, request: MoveRequest): Promise<Moved> {
       requested_amount: formatAmount(request.amount, request.currency.decimals),
     });
   }
-  await tx.saveAccounts([applied.debit, applied.credit]);
+  const [debitAfter, creditAfter] = [nextVersion(applied.debit), nextVersion(applied.credit)];
+  await tx.saveAccounts([debitAfter, creditAfter]);
   const transfer: TransferRecord = {
     id: randomUUID(),
     tenantId: request.tenantId,
@@ -56,7 +57,7 @@ export async function move(tx: WriteTx, request: MoveRequest): Promise<Moved> {
     createdAt: new Date().toISOString(),
   };
   await tx.insertTransfer(transfer);
-  return { transfer, debit: applied.debit, credit: applied.credit };
+  return { transfer, debit: debitAfter, credit: creditAfter };
 }
 
 /**
@@ -74,7 +75,8 @@ export async function resolvePending(
   if (!debit || !credit) throw new Error(`accounts of pending transfer ${pending.id} are missing`);
   const applied = outcome === "post" ? postPending(debit, credit, pending.amount, postAmount) : voidPending(debit, credit, pending.amount);
   if (!applied.ok) throw new Error("resolving a pending transfer cannot fail on funds");
-  await tx.saveAccounts([applied.debit, applied.credit]);
+  const [debitAfter, creditAfter] = [nextVersion(applied.debit), nextVersion(applied.credit)];
+  await tx.saveAccounts([debitAfter, creditAfter]);
   await tx.insertTransfer({
     ...pending,
     id: randomUUID(),
@@ -86,8 +88,11 @@ export async function resolvePending(
     createdAt: new Date().toISOString(),
   });
   await tx.setTransferStatus(pending.id, outcome === "post" ? "posted" : "voided");
-  return { debit: applied.debit, credit: applied.credit };
+  return { debit: debitAfter, credit: creditAfter };
 }
+
+/** Every change of an account raises its version, the order consumers apply balances in. */
+const nextVersion = (account: AccountRecord): AccountRecord => ({ ...account, version: account.version + 1 });
 
 /** Reads a currency code and an amount from a request, or refuses them with invalid_request. */
 export function parseMoney(

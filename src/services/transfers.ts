@@ -10,6 +10,7 @@ import type {
   WriteTx,
 } from "../store/store.js";
 import { walletNotFound } from "./errors.js";
+import { recordEvent } from "./events.js";
 import type { Idempotency, Once, Written } from "./idempotency.js";
 import { move, parseMoney } from "./movements.js";
 
@@ -66,7 +67,7 @@ export class TransferService {
     if (!wallet) throw walletNotFound();
     const master = masterKey(request.tenantId, currency.code);
     const player = walletKey(wallet, currency.code);
-    const { transfer } = await move(tx, {
+    const moved = await move(tx, {
       tenantId: request.tenantId,
       currency,
       debit: transferType === "to_sub" ? master : player,
@@ -76,7 +77,15 @@ export class TransferService {
       transferType,
       walletUuid: wallet.id,
     });
-    return transfer;
+    const account = transferType === "to_sub" ? moved.credit : moved.debit;
+    await recordEvent(tx, this.currencies, {
+      type: "transfer.posted",
+      tenantId: request.tenantId,
+      wallet,
+      account,
+      transfer: moved.transfer,
+    });
+    return moved.transfer;
   }
 
   async history(request: HistoryRequest) {

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { CurrencyRegistry } from "../ledger/currencies.js";
 import type { AccountKey, AccountRecord, Store, WalletLookup, WithdrawalRecord, WithdrawalStatus } from "../store/store.js";
 import { AppError, walletNotFound } from "./errors.js";
+import { recordEvent, walletById } from "./events.js";
 import type { Idempotency, Once, Written } from "./idempotency.js";
 import { move, parseMoney, resolvePending } from "./movements.js";
 import { walletKey } from "./transfers.js";
@@ -66,6 +67,14 @@ export class WithdrawalService {
         updatedAt: now,
       };
       await tx.saveWithdrawal(withdrawal);
+      const tenantId = request.tenantId;
+      await recordEvent(tx, this.currencies, {
+        type: "withdrawal.requested",
+        tenantId,
+        wallet,
+        account: moved.debit,
+        transfer: moved.transfer,
+      });
       return { withdrawal, account: moved.debit };
     });
   }
@@ -87,6 +96,13 @@ export class WithdrawalService {
       const accounts = await resolvePending(tx, pending, status === "completed" ? "post" : "void");
       const next: WithdrawalRecord = { ...withdrawal, status, txHash: txHash ?? withdrawal.txHash, updatedAt: new Date().toISOString() };
       await tx.saveWithdrawal(next);
+      await recordEvent(tx, this.currencies, {
+        type: status === "completed" ? "withdrawal.completed" : "withdrawal.failed",
+        tenantId: withdrawal.tenantId,
+        wallet: await walletById(tx, withdrawal.tenantId, withdrawal.walletUuid),
+        account: accounts.debit,
+        transfer: { ...pending, status: status === "completed" ? "posted" : "voided" },
+      });
       return { withdrawal: next, account: accounts.debit };
     });
   }

@@ -1,7 +1,10 @@
 /** Row shapes shared by both stores (the PostgreSQL queries cast to them), and their records. */
 import type {
   AccountRecord,
+  ClaimedDelivery,
+  DeliveryRecord,
   DepositRecord,
+  EventRecord,
   GameTransactionRecord,
   HoldRecord,
   IdempotencyRecord,
@@ -10,6 +13,7 @@ import type {
   TenantRecord,
   TransferRecord,
   WalletRecord,
+  WebhookEndpointRecord,
   WithdrawalRecord,
 } from "./store.js";
 
@@ -34,6 +38,7 @@ export interface AccountRow {
   debits_posted: string;
   credits_pending: string;
   debits_pending: string;
+  version: number | string;
 }
 
 export interface TransferRow {
@@ -86,6 +91,7 @@ export const accountFromRow = (row: AccountRow): AccountRecord => ({
   debitsPosted: BigInt(row.debits_posted),
   creditsPending: BigInt(row.credits_pending),
   debitsPending: BigInt(row.debits_pending),
+  version: Number(row.version),
 });
 
 export const accountToRow = (account: AccountRecord): AccountRow => ({
@@ -99,6 +105,7 @@ export const accountToRow = (account: AccountRecord): AccountRow => ({
   debits_posted: account.debitsPosted.toString(),
   credits_pending: account.creditsPending.toString(),
   debits_pending: account.debitsPending.toString(),
+  version: account.version,
 });
 
 export const transferFromRow = (row: TransferRow): TransferRecord => ({
@@ -332,4 +339,92 @@ export const idempotencyToRow = (record: IdempotencyRecord): IdempotencyRow => (
   result: record.result,
   expires_at: record.expiresAt,
   created_at: record.createdAt,
+});
+
+export interface EventRow {
+  tenant_id: string;
+  seq: number | string;
+  id: string;
+  type: EventRecord["type"];
+  wallet_uuid: string | null;
+  payload: string;
+  created_at: string;
+}
+
+export const eventFromRow = (row: EventRow): EventRecord => ({
+  tenantId: row.tenant_id,
+  seq: Number(row.seq),
+  id: row.id,
+  type: row.type,
+  walletUuid: row.wallet_uuid,
+  payload: row.payload,
+  createdAt: row.created_at,
+});
+
+export interface WebhookEndpointRow {
+  id: string;
+  tenant_id: string;
+  url: string;
+  secret: string;
+  created_at: string;
+  disabled_at: string | null;
+}
+
+export const webhookEndpointFromRow = (row: WebhookEndpointRow): WebhookEndpointRecord => ({
+  id: row.id,
+  tenantId: row.tenant_id,
+  url: row.url,
+  secret: row.secret,
+  createdAt: row.created_at,
+  disabledAt: row.disabled_at,
+});
+
+export interface DeliveryRow {
+  event_id: string;
+  endpoint_id: string;
+  tenant_id: string;
+  event_type: string;
+  status: DeliveryRecord["status"];
+  attempts: number;
+  next_attempt_at: string;
+  last_status_code: number | null;
+  last_error: string | null;
+  created_at: string;
+  delivered_at: string | null;
+}
+
+export const deliveryFromRow = (row: DeliveryRow): DeliveryRecord => ({
+  eventId: row.event_id,
+  endpointId: row.endpoint_id,
+  tenantId: row.tenant_id,
+  eventType: row.event_type,
+  status: row.status,
+  attempts: row.attempts,
+  nextAttemptAt: row.next_attempt_at,
+  lastStatusCode: row.last_status_code,
+  lastError: row.last_error,
+  createdAt: row.created_at,
+  deliveredAt: row.delivered_at,
+});
+
+export interface ClaimedDeliveryRow {
+  event_id: string;
+  endpoint_id: string;
+  event_type: string;
+  attempts: number;
+  created_at: string;
+  url: string;
+  secret: string;
+  payload: string;
+}
+
+export const claimedDeliveryFromRow = (row: ClaimedDeliveryRow): ClaimedDelivery => ({
+  eventId: row.event_id,
+  endpointId: row.endpoint_id,
+  eventType: row.event_type,
+  attempts: row.attempts,
+  createdAt: row.created_at,
+  url: row.url,
+  secret: row.secret,
+  payload: row.payload,
 });

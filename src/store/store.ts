@@ -127,7 +127,86 @@ export interface AccountKey {
   currency: string;
 }
 
-export interface AccountRecord extends LedgerAccount, AccountKey {}
+export interface AccountRecord extends LedgerAccount, AccountKey {
+  /** Grows by one with every change of the account: consumers order balance updates by it. */
+  version: number;
+}
+
+export type EventType =
+  | "deposit.pending"
+  | "deposit.confirmed"
+  | "deposit.dropped"
+  | "transfer.posted"
+  | "bet.placed"
+  | "win.credited"
+  | "rollback.applied"
+  | "hold.placed"
+  | "hold.captured"
+  | "hold.voided"
+  | "hold.expired"
+  | "withdrawal.requested"
+  | "withdrawal.completed"
+  | "withdrawal.failed";
+
+/** An outbox entry: written in the transaction of the movement it describes. */
+export interface EventRecord {
+  tenantId: string;
+  /** Per tenant, in commit order, without gaps: what Last-Event-ID resumes from. */
+  seq: number;
+  /** Stable id for de-duplication by webhook receivers. */
+  id: string;
+  type: EventType;
+  walletUuid: string | null;
+  /** The event's JSON as sent to webhooks and streams (without seq). */
+  payload: string;
+  createdAt: string;
+}
+
+export interface WebhookEndpointRecord {
+  id: string;
+  tenantId: string;
+  url: string;
+  secret: string;
+  createdAt: string;
+  disabledAt: string | null;
+}
+
+export type DeliveryStatus = "pending" | "delivered" | "failed";
+
+export interface DeliveryRecord {
+  eventId: string;
+  endpointId: string;
+  tenantId: string;
+  eventType: string;
+  status: DeliveryStatus;
+  attempts: number;
+  nextAttemptAt: string;
+  lastStatusCode: number | null;
+  lastError: string | null;
+  createdAt: string;
+  deliveredAt: string | null;
+}
+
+/** A due delivery, leased to one dispatcher, with what it needs to send. */
+export interface ClaimedDelivery {
+  eventId: string;
+  endpointId: string;
+  eventType: string;
+  attempts: number;
+  createdAt: string;
+  url: string;
+  secret: string;
+  payload: string;
+}
+
+export interface DeliveryOutcome {
+  status: DeliveryStatus;
+  attempts: number;
+  nextAttemptAt: string;
+  lastStatusCode: number | null;
+  lastError: string | null;
+  deliveredAt: string | null;
+}
 
 export interface TransferRecord {
   id: string;
@@ -203,6 +282,11 @@ export interface WriteTx {
    * on, while the enclosing transaction goes on. Linked batch groups are built on this.
    */
   atomically<T>(work: () => Promise<T>): Promise<T>;
+  /**
+   * Appends an event to the tenant's outbox with the next sequence number, and queues a webhook
+   * delivery of it for each of the tenant's active endpoints. Returns the sequence number.
+   */
+  appendEvent(event: Omit<EventRecord, "seq">): Promise<number>;
 }
 
 export interface Store {
@@ -240,6 +324,24 @@ export interface Store {
   /** Pending holds whose timeout has passed, oldest first: the expiry sweeper's work list. */
   listExpiredHolds(now: string, limit: number): Promise<{ tenantId: string; id: string }[]>;
   deleteExpiredIdempotencyRecords(now: string, limit: number): Promise<number>;
+
+  /** Events after `afterSeq`, oldest first, of the tenant or of one of its wallets. */
+  listEvents(tenantId: string, afterSeq: number, walletUuid: string | undefined, limit: number): Promise<EventRecord[]>;
+  lastEventSeq(tenantId: string): Promise<number>;
+  /**
+   * Calls the listener after a commit that appended events, with their tenants; on PostgreSQL
+   * also for commits of other processes. Returns the unsubscribe function.
+   */
+  onEventsCommitted(listener: (tenantIds: ReadonlySet<string>) => void): () => void;
+  insertWebhookEndpoint(endpoint: WebhookEndpointRecord): Promise<void>;
+  listWebhookEndpoints(tenantId: string): Promise<WebhookEndpointRecord[]>;
+  disableWebhookEndpoint(tenantId: string, id: string, disabledAt: string): Promise<boolean>;
+  /** Leases up to `limit` due deliveries until `leaseUntil`, so no other dispatcher sends them. */
+  claimDueDeliveries(now: string, leaseUntil: string, limit: number): Promise<ClaimedDelivery[]>;
+  finishDeliveryAttempt(eventId: string, endpointId: string, outcome: DeliveryOutcome): Promise<void>;
+  listDeliveries(tenantId: string, status: DeliveryStatus | undefined, limit: number, offset: number): Promise<DeliveryRecord[]>;
+  /** Queues the event again for every endpoint it was meant for; returns how many. */
+  redeliver(tenantId: string, eventId: string, now: string): Promise<number>;
 
   /**
    * Hands every account (with the group it must sum to zero in) and every transfer in commit

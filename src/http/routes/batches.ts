@@ -1,11 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { type BatchOutcome, MAX_BATCH_MOVEMENTS } from "../../services/batches.js";
+import { gameView, transferView } from "../../services/views.js";
 import { walletLookup } from "../../services/wallets.js";
 import { tenantAuth, tenantOf } from "../auth.js";
 import { onceOf, writtenValue } from "../idempotency.js";
 import { AmountField, CurrencyField, GameAnswer, responses, TransactionIdField, Transfer, WalletIds } from "../schemas.js";
-import { gameView, transferView } from "../views.js";
 
 const Movement = Type.Object(
   {

@@ -1,11 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { AppError } from "../../services/errors.js";
+import { depositView } from "../../services/views.js";
 import { walletLookup } from "../../services/wallets.js";
 import { systemAuth } from "../auth.js";
 import { onceOf, writtenValue } from "../idempotency.js";
 import { AmountField, CurrencyField, Deposit, responses, WalletIds } from "../schemas.js";
-import { depositView } from "../views.js";
 
 const DepositBody = Type.Object(
   {

@@ -1,11 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { AppError } from "../../services/errors.js";
+import { gameView } from "../../services/views.js";
 import { walletLookup } from "../../services/wallets.js";
 import { tenantAuth, tenantOf } from "../auth.js";
 import { onceOf, writtenValue } from "../idempotency.js";
 import { AmountField, CurrencyField, GameAnswer, responses, TransactionIdField, WalletIds } from "../schemas.js";
-import { gameView } from "../views.js";
 
 const GameFields = { ...WalletIds, transaction_id: TransactionIdField, round_id: TransactionIdField };
 

@@ -1,11 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { MAX_HOLD_TIMEOUT_SECONDS, MIN_HOLD_TIMEOUT_SECONDS } from "../../services/holds.js";
+import { balanceView, holdView } from "../../services/views.js";
 import { walletLookup } from "../../services/wallets.js";
 import { tenantAuth, tenantOf } from "../auth.js";
 import { onceOf, writtenValue } from "../idempotency.js";
 import { AmountField, Balance, CurrencyField, Hold, responses, WalletIds } from "../schemas.js";
-import { balanceView, holdView } from "../views.js";
 
 const HoldParams = Type.Object({ id: Type.String({ maxLength: 64 }) }, { additionalProperties: false });
 const HoldAnswer = Type.Object({ hold: Hold, balance: Balance });

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
+import { accountSummaryView, transferView } from "../../services/views.js";
 import { walletLookup } from "../../services/wallets.js";
 import { tenantAuth, tenantOf } from "../auth.js";
 import { onceOf, writtenValue } from "../idempotency.js";
@@ -15,7 +16,6 @@ import {
   TransferTypeField,
   WalletIds,
 } from "../schemas.js";
-import { accountSummaryView, transferView } from "../views.js";
 
 const MovementBody = Type.Object({ ...WalletIds, currency: CurrencyField, amount: AmountField }, { additionalProperties: false });
 

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
+import { accountSummaryView, balanceView, depositView, walletView } from "../../services/views.js";
 import { pathLookup, walletLookup } from "../../services/wallets.js";
 import { tenantAuth, tenantOf } from "../auth.js";
 import { onceOf, writtenValue } from "../idempotency.js";
@@ -14,7 +15,6 @@ import {
   Wallet,
   WalletIds,
 } from "../schemas.js";
-import { accountSummaryView, balanceView, depositView, walletView } from "../views.js";
 
 export const walletRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { services } = app;

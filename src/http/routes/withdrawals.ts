@@ -1,10 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
+import { balanceView, withdrawalView } from "../../services/views.js";
 import { walletLookup } from "../../services/wallets.js";
 import { systemAuth, tenantAuth, tenantOf } from "../auth.js";
 import { onceOf, writtenValue } from "../idempotency.js";
 import { AmountField, Balance, CurrencyField, MAX_PAGE_SIZE, responses, WalletIds, Withdrawal } from "../schemas.js";
-import { balanceView, withdrawalView } from "../views.js";
 
 const WithdrawalParams = Type.Object({ id: Type.String({ maxLength: 64 }) }, { additionalProperties: false });
 const StatusField = Type.Union([Type.Literal("pending"), Type.Literal("completed"), Type.Literal("failed")]);

@@ -149,6 +149,49 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX idempotency_expiry ON idempotency_keys (expires_at);
   `,
+  `
+  ALTER TABLE accounts ADD COLUMN version bigint NOT NULL DEFAULT 0;
+  CREATE TABLE event_counters (
+    tenant_id uuid PRIMARY KEY REFERENCES tenants(id),
+    last_seq bigint NOT NULL
+  );
+  CREATE TABLE events (
+    tenant_id uuid NOT NULL REFERENCES tenants(id),
+    seq bigint NOT NULL,
+    id uuid NOT NULL UNIQUE,
+    type text NOT NULL,
+    wallet_uuid uuid,
+    payload text NOT NULL,
+    created_at timestamptz NOT NULL,
+    PRIMARY KEY (tenant_id, seq)
+  );
+  CREATE INDEX events_wallet ON events (tenant_id, wallet_uuid, seq);
+  CREATE TABLE webhook_endpoints (
+    id uuid PRIMARY KEY,
+    tenant_id uuid NOT NULL REFERENCES tenants(id),
+    url text NOT NULL,
+    secret text NOT NULL,
+    created_at timestamptz NOT NULL,
+    disabled_at timestamptz
+  );
+  CREATE INDEX webhook_endpoints_tenant ON webhook_endpoints (tenant_id) WHERE disabled_at IS NULL;
+  CREATE TABLE webhook_deliveries (
+    event_id uuid NOT NULL REFERENCES events(id),
+    endpoint_id uuid NOT NULL REFERENCES webhook_endpoints(id),
+    tenant_id uuid NOT NULL,
+    status text NOT NULL CHECK (status IN ('pending', 'delivered', 'failed')),
+    attempts integer NOT NULL,
+    next_attempt_at timestamptz NOT NULL,
+    locked_until timestamptz,
+    last_status_code integer,
+    last_error text,
+    created_at timestamptz NOT NULL,
+    delivered_at timestamptz,
+    PRIMARY KEY (event_id, endpoint_id)
+  );
+  CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending';
+  CREATE INDEX webhook_deliveries_tenant ON webhook_deliveries (tenant_id, created_at);
+  `,
 ];
 
 const MIGRATION_LOCK = 7_340_211;

@@ -6,9 +6,15 @@ import {
   type AccountRow,
   accountFromRow,
   accountToRow,
+  type ClaimedDeliveryRow,
+  claimedDeliveryFromRow,
+  type DeliveryRow,
   type DepositRow,
+  deliveryFromRow,
   depositFromRow,
   depositToRow,
+  type EventRow,
+  eventFromRow,
   type GameTransactionRow,
   gameTransactionFromRow,
   gameTransactionToRow,
@@ -25,8 +31,10 @@ import {
   transferFromRow,
   transferToRow,
   type WalletRow,
+  type WebhookEndpointRow,
   type WithdrawalRow,
   walletFromRow,
+  webhookEndpointFromRow,
   withdrawalFromRow,
   withdrawalToRow,
 } from "../rows.js";
@@ -45,9 +53,14 @@ import type {
   AccountKey,
   AccountRecord,
   ApiKeyRecord,
+  ClaimedDelivery,
   ClientRecord,
+  DeliveryOutcome,
+  DeliveryRecord,
+  DeliveryStatus,
   DepositRecord,
   DepositStatus,
+  EventRecord,
   GameTransactionRecord,
   HoldRecord,
   IdempotencyRecord,
@@ -59,6 +72,7 @@ import type {
   UnknownRollbackPolicy,
   WalletLookup,
   WalletRecord,
+  WebhookEndpointRecord,
   WithdrawalRecord,
   WithdrawalStatus,
   WriteTx,
@@ -80,13 +94,14 @@ const types = {
   },
 } as pg.CustomTypesConfig;
 
+const EVENTS_CHANNEL = "wallet_events";
 const RETRYABLE = new Set(["40P01", "40001"]);
 const MAX_ATTEMPTS = 5;
 const BATCHES_IN_FLIGHT = 4;
 
 const ACCOUNT_COLUMNS = `a.id, a.tenant_id, a.owner_kind, a.wallet_uuid, a.currency,
   a.debits_must_not_exceed_credits::int AS debits_must_not_exceed_credits, a.credits_posted::text AS credits_posted,
-  a.debits_posted::text AS debits_posted, a.credits_pending::text AS credits_pending, a.debits_pending::text AS debits_pending`;
+  a.debits_posted::text AS debits_posted, a.credits_pending::text AS credits_pending, a.debits_pending::text AS debits_pending, a.version`;
 const WALLET_COLUMNS = "w.id, w.wallet_id, w.tenant_id, w.name, w.external_id, w.created_at, w.updated_at";
 const TRANSFER_COLUMNS = `t.id, t.tenant_id, t.currency, t.flag, t.debit_account_id, t.credit_account_id, t.amount::text AS amount,
   t.pending_id, t.transfer_type, t.wallet_uuid, t.status, t.created_at`;
@@ -108,7 +123,13 @@ export class PostgresStore implements Store {
   readonly #pool: pg.Pool;
   readonly #committer: GroupCommitter<WriteTx>;
 
-  private constructor(pool: pg.Pool) {
+  readonly #eventListeners = new Set<(tenantIds: ReadonlySet<string>) => void>();
+  #listener: pg.Client | undefined;
+
+  private constructor(
+    pool: pg.Pool,
+    private readonly connectionString: string,
+  ) {
     this.#pool = pool;
     this.#committer = new GroupCommitter<WriteTx>((items) => this.#runBatch(items), BATCHES_IN_FLIGHT);
   }
@@ -116,10 +137,12 @@ export class PostgresStore implements Store {
   static async open(connectionString: string, poolSize = 10): Promise<PostgresStore> {
     const pool = new pg.Pool({ connectionString, max: poolSize, types });
     await migrate(pool);
-    return new PostgresStore(pool);
+    return new PostgresStore(pool, connectionString);
   }
 
   async close(): Promise<void> {
+    this.#eventListeners.clear();
+    await this.#listener?.end().catch(() => undefined);
     await this.#pool.end();
   }
 
@@ -352,6 +375,132 @@ export class PostgresStore implements Store {
     return (await this.#pool.query(sql, [now, limit])).rowCount ?? 0;
   }
 
+  async listEvents(tenantId: string, afterSeq: number, walletUuid: string | undefined, limit: number): Promise<EventRecord[]> {
+    if (!UUID_PATTERN.test(tenantId) || (walletUuid !== undefined && !UUID_PATTERN.test(walletUuid))) return [];
+    const found = await rows<EventRow>(
+      this.#pool,
+      "events",
+      `SELECT * FROM events WHERE tenant_id = $1 AND seq > $2 AND ($3::uuid IS NULL OR wallet_uuid = $3) ORDER BY seq LIMIT $4`,
+      [tenantId, afterSeq, walletUuid ?? null, limit],
+    );
+    return found.map(eventFromRow);
+  }
+
+  async lastEventSeq(tenantId: string): Promise<number> {
+    if (!UUID_PATTERN.test(tenantId)) return 0;
+    const [row] = await rows<{ last_seq: string }>(
+      this.#pool,
+      "last-event-seq",
+      "SELECT last_seq FROM event_counters WHERE tenant_id = $1",
+      [tenantId],
+    );
+    return Number(row?.last_seq ?? 0);
+  }
+
+  onEventsCommitted(listener: (tenantIds: ReadonlySet<string>) => void): () => void {
+    this.#eventListeners.add(listener);
+    void this.#listen();
+    return () => this.#eventListeners.delete(listener);
+  }
+
+  /** One LISTEN connection per process, opened on the first subscriber. */
+  async #listen(): Promise<void> {
+    if (this.#listener) return;
+    const client = new pg.Client({ connectionString: this.connectionString });
+    this.#listener = client;
+    client.on("notification", (message) => {
+      const tenants = new Set([message.payload ?? ""]);
+      for (const listener of this.#eventListeners) listener(tenants);
+    });
+    // A lost LISTEN connection only delays streams to their polling interval; drop it so the
+    // next subscriber opens a new one.
+    client.on("error", () => {
+      if (this.#listener === client) this.#listener = undefined;
+    });
+    await client.connect();
+    await client.query(`LISTEN ${EVENTS_CHANNEL}`);
+  }
+
+  async insertWebhookEndpoint(endpoint: WebhookEndpointRecord): Promise<void> {
+    await this.#pool.query(
+      "INSERT INTO webhook_endpoints (id, tenant_id, url, secret, created_at, disabled_at) VALUES ($1, $2, $3, $4, $5, $6)",
+      [endpoint.id, endpoint.tenantId, endpoint.url, endpoint.secret, endpoint.createdAt, endpoint.disabledAt],
+    );
+  }
+
+  async listWebhookEndpoints(tenantId: string): Promise<WebhookEndpointRecord[]> {
+    if (!UUID_PATTERN.test(tenantId)) return [];
+    const found = await rows<WebhookEndpointRow>(
+      this.#pool,
+      "webhook-endpoints",
+      "SELECT * FROM webhook_endpoints WHERE tenant_id = $1 AND disabled_at IS NULL ORDER BY created_at",
+      [tenantId],
+    );
+    return found.map(webhookEndpointFromRow);
+  }
+
+  async disableWebhookEndpoint(tenantId: string, id: string, disabledAt: string): Promise<boolean> {
+    if (!UUID_PATTERN.test(tenantId) || !UUID_PATTERN.test(id)) return false;
+    const sql = "UPDATE webhook_endpoints SET disabled_at = $3 WHERE tenant_id = $1 AND id = $2 AND disabled_at IS NULL";
+    return (await this.#pool.query(sql, [tenantId, id, disabledAt])).rowCount === 1;
+  }
+
+  async claimDueDeliveries(now: string, leaseUntil: string, limit: number): Promise<ClaimedDelivery[]> {
+    // SKIP LOCKED lets dispatchers in several processes take disjoint work without waiting.
+    const found = await rows<ClaimedDeliveryRow>(
+      this.#pool,
+      "claim-deliveries",
+      `WITH due AS (
+         SELECT event_id, endpoint_id FROM webhook_deliveries
+         WHERE status = 'pending' AND next_attempt_at <= $1 AND (locked_until IS NULL OR locked_until <= $1)
+         ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED),
+       claimed AS (
+         UPDATE webhook_deliveries d SET locked_until = $2 FROM due
+         WHERE d.event_id = due.event_id AND d.endpoint_id = due.endpoint_id
+         RETURNING d.event_id, d.endpoint_id, d.attempts, d.created_at)
+       SELECT c.event_id, c.endpoint_id, c.attempts, c.created_at, e.type AS event_type, e.payload, w.url, w.secret
+       FROM claimed c JOIN events e ON e.id = c.event_id JOIN webhook_endpoints w ON w.id = c.endpoint_id`,
+      [now, leaseUntil, limit],
+    );
+    return found.map(claimedDeliveryFromRow);
+  }
+
+  async finishDeliveryAttempt(eventId: string, endpointId: string, outcome: DeliveryOutcome): Promise<void> {
+    await this.#pool.query(
+      `UPDATE webhook_deliveries SET status = $3, attempts = $4, next_attempt_at = $5, last_status_code = $6, last_error = $7,
+         delivered_at = $8, locked_until = NULL WHERE event_id = $1 AND endpoint_id = $2`,
+      [
+        eventId,
+        endpointId,
+        outcome.status,
+        outcome.attempts,
+        outcome.nextAttemptAt,
+        outcome.lastStatusCode,
+        outcome.lastError,
+        outcome.deliveredAt,
+      ],
+    );
+  }
+
+  async listDeliveries(tenantId: string, status: DeliveryStatus | undefined, limit: number, offset: number): Promise<DeliveryRecord[]> {
+    if (!UUID_PATTERN.test(tenantId)) return [];
+    const found = await rows<DeliveryRow>(
+      this.#pool,
+      "deliveries",
+      `SELECT d.*, e.type AS event_type FROM webhook_deliveries d JOIN events e ON e.id = d.event_id
+       WHERE d.tenant_id = $1 AND ($2::text IS NULL OR d.status = $2) ORDER BY d.created_at DESC LIMIT $3 OFFSET $4`,
+      [tenantId, status ?? null, limit, offset],
+    );
+    return found.map(deliveryFromRow);
+  }
+
+  async redeliver(tenantId: string, eventId: string, now: string): Promise<number> {
+    if (!UUID_PATTERN.test(tenantId) || !UUID_PATTERN.test(eventId)) return 0;
+    const sql = `UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = $3, locked_until = NULL
+      WHERE tenant_id = $1 AND event_id = $2`;
+    return (await this.#pool.query(sql, [tenantId, eventId, now])).rowCount ?? 0;
+  }
+
   async withLedgerSnapshot<T>(visit: (accounts: ReplayAccount[], transfers: AsyncIterable<ReplayTransfer>) => Promise<T>): Promise<T> {
     const client = await this.#pool.connect();
     try {
@@ -420,6 +569,15 @@ async function findWithdrawal(client: pg.Pool | pg.PoolClient, tenantId: string 
     [tenantId, id],
   );
   return row && withdrawalFromRow(row);
+}
+
+/**
+ * SELECT ... FOR UPDATE locks nothing while a row does not exist yet, so two first reports of
+ * one game transaction or deposit could both act. A transaction-scoped advisory lock on the
+ * natural key serialises them: the second waits, then sees the first one's committed row.
+ */
+async function advisoryLock(client: pg.PoolClient, key: string): Promise<void> {
+  await client.query({ name: "advisory-lock", text: "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", values: [key] });
 }
 
 async function upsert(client: pg.PoolClient, shape: UpsertShape, row: object, onlyWhere = ""): Promise<number> {
@@ -521,8 +679,8 @@ class PostgresWriteTx implements WriteTx {
       const row = accountToRow(account);
       await this.client.query({
         name: "save-account",
-        text: "UPDATE accounts SET credits_posted = $2, debits_posted = $3, credits_pending = $4, debits_pending = $5 WHERE id = $1",
-        values: [row.id, row.credits_posted, row.debits_posted, row.credits_pending, row.debits_pending],
+        text: "UPDATE accounts SET credits_posted = $2, debits_posted = $3, credits_pending = $4, debits_pending = $5, version = $6 WHERE id = $1",
+        values: [row.id, row.credits_posted, row.debits_posted, row.credits_pending, row.debits_pending, row.version],
       });
     }
   }
@@ -561,6 +719,7 @@ class PostgresWriteTx implements WriteTx {
   }
 
   async findDeposit(currency: string, txHash: string): Promise<DepositRecord | undefined> {
+    await advisoryLock(this.client, `deposit:${currency}:${txHash}`);
     // FOR UPDATE: two reports of one transaction at once must not both credit it.
     const [row] = await rows<DepositRow>(
       this.client,
@@ -573,6 +732,7 @@ class PostgresWriteTx implements WriteTx {
 
   async findGameTransaction(tenantId: string, transactionId: string): Promise<GameTransactionRecord | undefined> {
     if (!UUID_PATTERN.test(tenantId)) return undefined;
+    await advisoryLock(this.client, `game:${tenantId}:${transactionId}`);
     const [row] = await rows<GameTransactionRow>(
       this.client,
       "game-transaction",
@@ -614,6 +774,33 @@ class PostgresWriteTx implements WriteTx {
 
   async saveIdempotencyRecord(record: IdempotencyRecord): Promise<boolean> {
     return (await upsert(this.client, IDEMPOTENCY_KEYS, idempotencyToRow(record), IDEMPOTENCY_INSERT_CONDITION)) === 1;
+  }
+
+  async appendEvent(event: Omit<EventRecord, "seq">): Promise<number> {
+    // The counter row stays locked until commit, so a tenant's events are numbered in commit
+    // order: a stream that has seen seq n can never later find an event below n.
+    const [counter] = await rows<{ last_seq: string }>(
+      this.client,
+      "next-event-seq",
+      `INSERT INTO event_counters (tenant_id, last_seq) VALUES ($1, 1)
+       ON CONFLICT (tenant_id) DO UPDATE SET last_seq = event_counters.last_seq + 1 RETURNING last_seq`,
+      [event.tenantId],
+    );
+    const seq = Number(counter?.last_seq);
+    await this.client.query({
+      name: "insert-event",
+      text: "INSERT INTO events (tenant_id, seq, id, type, wallet_uuid, payload, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+      values: [event.tenantId, seq, event.id, event.type, event.walletUuid, event.payload, event.createdAt],
+    });
+    await this.client.query({
+      name: "fan-out-event",
+      text: `INSERT INTO webhook_deliveries (event_id, endpoint_id, tenant_id, status, attempts, next_attempt_at, created_at)
+             SELECT $1, id, tenant_id, 'pending', 0, $3, $3 FROM webhook_endpoints WHERE tenant_id = $2 AND disabled_at IS NULL`,
+      values: [event.id, event.tenantId, event.createdAt],
+    });
+    // Delivered by PostgreSQL on commit, to every process listening (and only then).
+    await this.client.query({ name: "notify-event", text: "SELECT pg_notify($1, $2)", values: [EVENTS_CHANNEL, event.tenantId] });
+    return seq;
   }
 
   async atomically<T>(work: () => Promise<T>): Promise<T> {

@@ -146,6 +146,49 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX idempotency_expiry ON idempotency_keys (expires_at);
   `,
+  `
+  ALTER TABLE accounts ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+  CREATE TABLE event_counters (
+    tenant_id TEXT PRIMARY KEY REFERENCES tenants(id),
+    last_seq INTEGER NOT NULL
+  );
+  CREATE TABLE events (
+    tenant_id TEXT NOT NULL REFERENCES tenants(id),
+    seq INTEGER NOT NULL,
+    id TEXT NOT NULL UNIQUE,
+    type TEXT NOT NULL,
+    wallet_uuid TEXT,
+    payload TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, seq)
+  );
+  CREATE INDEX events_wallet ON events (tenant_id, wallet_uuid, seq);
+  CREATE TABLE webhook_endpoints (
+    id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL REFERENCES tenants(id),
+    url TEXT NOT NULL,
+    secret TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    disabled_at TEXT
+  );
+  CREATE INDEX webhook_endpoints_tenant ON webhook_endpoints (tenant_id) WHERE disabled_at IS NULL;
+  CREATE TABLE webhook_deliveries (
+    event_id TEXT NOT NULL REFERENCES events(id),
+    endpoint_id TEXT NOT NULL REFERENCES webhook_endpoints(id),
+    tenant_id TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'failed')),
+    attempts INTEGER NOT NULL,
+    next_attempt_at TEXT NOT NULL,
+    locked_until TEXT,
+    last_status_code INTEGER,
+    last_error TEXT,
+    created_at TEXT NOT NULL,
+    delivered_at TEXT,
+    PRIMARY KEY (event_id, endpoint_id)
+  );
+  CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending';
+  CREATE INDEX webhook_deliveries_tenant ON webhook_deliveries (tenant_id, created_at);
+  `,
 ];
 
 export function migrate(db: Database.Database): void {

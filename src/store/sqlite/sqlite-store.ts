@@ -8,9 +8,15 @@ import {
   type AccountRow,
   accountFromRow,
   accountToRow,
+  type ClaimedDeliveryRow,
+  claimedDeliveryFromRow,
+  type DeliveryRow,
   type DepositRow,
+  deliveryFromRow,
   depositFromRow,
   depositToRow,
+  type EventRow,
+  eventFromRow,
   type GameTransactionRow,
   gameTransactionFromRow,
   gameTransactionToRow,
@@ -27,8 +33,10 @@ import {
   transferFromRow,
   transferToRow,
   type WalletRow,
+  type WebhookEndpointRow,
   type WithdrawalRow,
   walletFromRow,
+  webhookEndpointFromRow,
   withdrawalFromRow,
   withdrawalToRow,
 } from "../rows.js";
@@ -45,9 +53,14 @@ import type {
   AccountKey,
   AccountRecord,
   ApiKeyRecord,
+  ClaimedDelivery,
   ClientRecord,
+  DeliveryOutcome,
+  DeliveryRecord,
+  DeliveryStatus,
   DepositRecord,
   DepositStatus,
+  EventRecord,
   GameTransactionRecord,
   HoldRecord,
   IdempotencyRecord,
@@ -59,6 +72,7 @@ import type {
   UnknownRollbackPolicy,
   WalletLookup,
   WalletRecord,
+  WebhookEndpointRecord,
   WithdrawalRecord,
   WithdrawalStatus,
   WriteTx,
@@ -69,7 +83,7 @@ import { migrate } from "./migrations.js";
 const SEARCH_CLAUSE = "(@pattern IS NULL OR w.name LIKE @pattern ESCAPE '\\' OR w.external_id LIKE @pattern ESCAPE '\\')";
 const LOOKUP_COLUMN = { id: "id", wallet_id: "wallet_id", external_id: "external_id" } as const;
 const ACCOUNT_COLUMNS =
-  "a.id, a.tenant_id, a.owner_kind, a.wallet_uuid, a.currency, a.debits_must_not_exceed_credits, a.credits_posted, a.debits_posted, a.credits_pending, a.debits_pending";
+  "a.id, a.tenant_id, a.owner_kind, a.wallet_uuid, a.currency, a.debits_must_not_exceed_credits, a.credits_posted, a.debits_posted, a.credits_pending, a.debits_pending, a.version";
 const WALLET_COLUMNS = "w.id, w.wallet_id, w.tenant_id, w.name, w.external_id, w.created_at, w.updated_at";
 
 function openConnection(file: string): Database.Database {
@@ -93,6 +107,7 @@ export class SqliteStore implements Store {
   readonly #tx: SqliteWriteTx;
   readonly #committer: GroupCommitter<WriteTx>;
   readonly #statements;
+  readonly #eventListeners = new Set<(tenantIds: ReadonlySet<string>) => void>();
 
   constructor(readonly file: string) {
     mkdirSync(dirname(file), { recursive: true });
@@ -137,7 +152,13 @@ export class SqliteStore implements Store {
       db.exec("COMMIT");
     } catch (error) {
       if (db.inTransaction) db.exec("ROLLBACK");
+      this.#tx.appendedTenants.clear();
       throw error;
+    }
+    if (this.#tx.appendedTenants.size > 0) {
+      const tenants = new Set(this.#tx.appendedTenants);
+      this.#tx.appendedTenants.clear();
+      for (const listener of this.#eventListeners) listener(tenants);
     }
     return outcomes;
   }
@@ -292,6 +313,75 @@ export class SqliteStore implements Store {
     return this.#writer.prepare(sql).run(now, limit).changes;
   }
 
+  async listEvents(tenantId: string, afterSeq: number, walletUuid: string | undefined, limit: number): Promise<EventRecord[]> {
+    const rows = this.#statements.events.all({ tenantId, afterSeq, walletUuid: walletUuid ?? null, limit }) as EventRow[];
+    return rows.map(eventFromRow);
+  }
+
+  async lastEventSeq(tenantId: string): Promise<number> {
+    const row = this.#statements.lastEventSeq.get(tenantId) as { last_seq: number } | undefined;
+    return row?.last_seq ?? 0;
+  }
+
+  onEventsCommitted(listener: (tenantIds: ReadonlySet<string>) => void): () => void {
+    this.#eventListeners.add(listener);
+    return () => this.#eventListeners.delete(listener);
+  }
+
+  async insertWebhookEndpoint(endpoint: WebhookEndpointRecord): Promise<void> {
+    await this.write(async () => {
+      this.#writer
+        .prepare("INSERT INTO webhook_endpoints (id, tenant_id, url, secret, created_at, disabled_at) VALUES (?, ?, ?, ?, ?, ?)")
+        .run(endpoint.id, endpoint.tenantId, endpoint.url, endpoint.secret, endpoint.createdAt, endpoint.disabledAt);
+    });
+  }
+
+  async listWebhookEndpoints(tenantId: string): Promise<WebhookEndpointRecord[]> {
+    return (this.#statements.webhookEndpoints.all(tenantId) as WebhookEndpointRow[]).map(webhookEndpointFromRow);
+  }
+
+  disableWebhookEndpoint(tenantId: string, id: string, disabledAt: string): Promise<boolean> {
+    const sql = "UPDATE webhook_endpoints SET disabled_at = ? WHERE tenant_id = ? AND id = ? AND disabled_at IS NULL";
+    return this.write(async () => this.#writer.prepare(sql).run(disabledAt, tenantId, id).changes === 1);
+  }
+
+  claimDueDeliveries(now: string, leaseUntil: string, limit: number): Promise<ClaimedDelivery[]> {
+    return this.write(async () => {
+      const claimed = this.#writer
+        .prepare(
+          `UPDATE webhook_deliveries SET locked_until = @leaseUntil WHERE rowid IN (
+             SELECT rowid FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= @now
+               AND (locked_until IS NULL OR locked_until <= @now) ORDER BY next_attempt_at LIMIT @limit)
+           RETURNING event_id, endpoint_id`,
+        )
+        .all({ now, leaseUntil, limit }) as { event_id: string; endpoint_id: string }[];
+      const details = this.#writer.prepare(
+        `SELECT d.event_id, d.endpoint_id, d.attempts, d.created_at, e.type AS event_type, e.payload, w.url, w.secret
+         FROM webhook_deliveries d JOIN events e ON e.id = d.event_id JOIN webhook_endpoints w ON w.id = d.endpoint_id
+         WHERE d.event_id = ? AND d.endpoint_id = ?`,
+      );
+      return claimed.map((row) => claimedDeliveryFromRow(details.get(row.event_id, row.endpoint_id) as ClaimedDeliveryRow));
+    });
+  }
+
+  async finishDeliveryAttempt(eventId: string, endpointId: string, outcome: DeliveryOutcome): Promise<void> {
+    const sql = `UPDATE webhook_deliveries SET status = @status, attempts = @attempts, next_attempt_at = @nextAttemptAt,
+      last_status_code = @lastStatusCode, last_error = @lastError, delivered_at = @deliveredAt, locked_until = NULL
+      WHERE event_id = @eventId AND endpoint_id = @endpointId`;
+    await this.write(async () => void this.#writer.prepare(sql).run({ ...outcome, eventId, endpointId }));
+  }
+
+  async listDeliveries(tenantId: string, status: DeliveryStatus | undefined, limit: number, offset: number): Promise<DeliveryRecord[]> {
+    const rows = this.#statements.deliveries.all({ tenantId, status: status ?? null, limit, offset }) as DeliveryRow[];
+    return rows.map(deliveryFromRow);
+  }
+
+  redeliver(tenantId: string, eventId: string, now: string): Promise<number> {
+    const sql = `UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = ?, locked_until = NULL
+      WHERE tenant_id = ? AND event_id = ?`;
+    return this.write(async () => this.#writer.prepare(sql).run(now, tenantId, eventId).changes);
+  }
+
   async withLedgerSnapshot<T>(visit: (accounts: ReplayAccount[], transfers: AsyncIterable<ReplayTransfer>) => Promise<T>): Promise<T> {
     // A connection of its own: its read transaction pins one snapshot for the whole visit
     // without making the shared reader serve stale data meanwhile.
@@ -344,6 +434,16 @@ function prepareReads(db: Database.Database) {
     walletAccounts: db.prepare(
       `SELECT ${ACCOUNT_COLUMNS} FROM accounts a WHERE a.wallet_uuid IN (SELECT value FROM json_each(?)) ORDER BY a.seq`,
     ),
+    events: db.prepare(
+      `SELECT * FROM events WHERE tenant_id = @tenantId AND seq > @afterSeq AND (@walletUuid IS NULL OR wallet_uuid = @walletUuid)
+       ORDER BY seq LIMIT @limit`,
+    ),
+    lastEventSeq: db.prepare("SELECT last_seq FROM event_counters WHERE tenant_id = ?"),
+    webhookEndpoints: db.prepare("SELECT * FROM webhook_endpoints WHERE tenant_id = ? AND disabled_at IS NULL ORDER BY created_at"),
+    deliveries: db.prepare(
+      `SELECT d.*, e.type AS event_type FROM webhook_deliveries d JOIN events e ON e.id = d.event_id
+       WHERE d.tenant_id = @tenantId AND (@status IS NULL OR d.status = @status) ORDER BY d.created_at DESC LIMIT @limit OFFSET @offset`,
+    ),
     hold: db.prepare("SELECT * FROM holds WHERE tenant_id = ? AND id = ?"),
     withdrawal: db.prepare("SELECT * FROM withdrawals WHERE (?1 IS NULL OR tenant_id = ?1) AND id = ?2"),
     withdrawalsByStatus: db.prepare("SELECT * FROM withdrawals WHERE status = ? ORDER BY created_at LIMIT ? OFFSET ?"),
@@ -363,6 +463,19 @@ class SqliteWriteTx implements WriteTx {
   constructor(db: Database.Database) {
     this.#db = db;
     this.#statements = {
+      nextEventSeq: db.prepare(
+        `INSERT INTO event_counters (tenant_id, last_seq) VALUES (?, 1)
+         ON CONFLICT (tenant_id) DO UPDATE SET last_seq = last_seq + 1 RETURNING last_seq`,
+      ),
+      insertEvent: db.prepare(
+        `INSERT INTO events (tenant_id, seq, id, type, wallet_uuid, payload, created_at)
+         VALUES (@tenantId, @seq, @id, @type, @walletUuid, @payload, @createdAt)`,
+      ),
+      fanOutEvent: db.prepare(
+        `INSERT INTO webhook_deliveries (event_id, endpoint_id, tenant_id, status, attempts, next_attempt_at, created_at)
+         SELECT @id, id, tenant_id, 'pending', 0, @createdAt, @createdAt FROM webhook_endpoints
+         WHERE tenant_id = @tenantId AND disabled_at IS NULL`,
+      ),
       gameTransaction: db.prepare("SELECT * FROM game_transactions WHERE tenant_id = ? AND transaction_id = ?"),
       saveGameTransaction: db.prepare(upsertSql(GAME_TRANSACTIONS, "sqlite")),
       hold: db.prepare("SELECT * FROM holds WHERE tenant_id = ? AND id = ?"),
@@ -388,13 +501,13 @@ class SqliteWriteTx implements WriteTx {
       accountById: db.prepare(`SELECT ${ACCOUNT_COLUMNS} FROM accounts a WHERE a.id = ?`),
       insertAccount: db.prepare(
         `INSERT INTO accounts (id, tenant_id, owner_kind, wallet_uuid, currency, debits_must_not_exceed_credits,
-           credits_posted, debits_posted, credits_pending, debits_pending)
+           credits_posted, debits_posted, credits_pending, debits_pending, version)
          VALUES (@id, @tenant_id, @owner_kind, @wallet_uuid, @currency, @debits_must_not_exceed_credits,
-           @credits_posted, @debits_posted, @credits_pending, @debits_pending)`,
+           @credits_posted, @debits_posted, @credits_pending, @debits_pending, @version)`,
       ),
       saveAccount: db.prepare(
         `UPDATE accounts SET credits_posted = @credits_posted, debits_posted = @debits_posted,
-           credits_pending = @credits_pending, debits_pending = @debits_pending WHERE id = @id`,
+           credits_pending = @credits_pending, debits_pending = @debits_pending, version = @version WHERE id = @id`,
       ),
       insertTransfer: db.prepare(
         `INSERT INTO transfers (id, tenant_id, currency, flag, debit_account_id, credit_account_id, amount, pending_id,
@@ -446,6 +559,7 @@ class SqliteWriteTx implements WriteTx {
         debitsPosted: 0n,
         creditsPending: 0n,
         debitsPending: 0n,
+        version: 0,
       };
       this.#statements.insertAccount.run(accountToRow(account));
       return account;
@@ -520,6 +634,17 @@ class SqliteWriteTx implements WriteTx {
 
   async saveIdempotencyRecord(record: IdempotencyRecord): Promise<boolean> {
     return this.#statements.saveIdempotency.run(idempotencyToRow(record)).changes === 1;
+  }
+
+  /** Tenants that got events in the open batch; told to listeners once it commits. */
+  readonly appendedTenants = new Set<string>();
+
+  async appendEvent(event: Omit<EventRecord, "seq">): Promise<number> {
+    const seq = (this.#statements.nextEventSeq.get(event.tenantId) as { last_seq: number }).last_seq;
+    this.#statements.insertEvent.run({ ...event, seq });
+    this.#statements.fanOutEvent.run({ id: event.id, tenantId: event.tenantId, createdAt: event.createdAt });
+    this.appendedTenants.add(event.tenantId);
+    return seq;
   }
 
   async atomically<T>(work: () => Promise<T>): Promise<T> {

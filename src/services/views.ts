@@ -1,10 +1,12 @@
+/**
+ * The public JSON representation of records: amounts as decimal strings (DESIGN 1.2). HTTP
+ * answers, webhook bodies and stream events all use it, so a client parses one shape.
+ */
 import { balanceOf } from "../ledger/accounts.js";
 import type { CurrencyRegistry } from "../ledger/currencies.js";
 import { formatAmount } from "../ledger/money.js";
-import type { GameResult } from "../services/games.js";
 import type { AccountRecord, DepositRecord, HoldRecord, TransferRecord, WalletRecord, WithdrawalRecord } from "../store/store.js";
-
-/** Shapes records into the wire format: amounts as decimal strings (DESIGN 1.2). */
+import type { GameResult } from "./games.js";
 
 function decimalsOf(currencies: CurrencyRegistry, code: string): number {
   const currency = currencies.find(code);
