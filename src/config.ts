@@ -15,6 +15,11 @@ export interface Config {
   batchBodyLimitBytes: number;
   /** How often each process looks for expired holds and idempotency keys. */
   sweepIntervalMs: number;
+  /** Webhook retries: first delay (doubling each time) and how long to keep trying. */
+  webhookBackoffBaseMs: number;
+  webhookRetryHours: number;
+  webhookTimeoutMs: number;
+  webhookPollIntervalMs: number;
 }
 
 export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config {
@@ -31,6 +36,10 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     idempotencyRetentionHours: integer(environment, "IDEMPOTENCY_RETENTION_HOURS", 24),
     batchBodyLimitBytes: integer(environment, "BATCH_BODY_LIMIT_BYTES", 4 * 1024 * 1024),
     sweepIntervalMs: integer(environment, "SWEEP_INTERVAL_MS", 1000),
+    webhookBackoffBaseMs: integer(environment, "WEBHOOK_BACKOFF_BASE_MS", 10_000),
+    webhookRetryHours: integer(environment, "WEBHOOK_RETRY_HOURS", 24),
+    webhookTimeoutMs: integer(environment, "WEBHOOK_TIMEOUT_MS", 5000),
+    webhookPollIntervalMs: integer(environment, "WEBHOOK_POLL_INTERVAL_MS", 1000),
   };
 }
 

@@ -5,16 +5,19 @@ import type { Config } from "../config.js";
 import { AppError } from "../services/errors.js";
 import type { Services } from "../services/services.js";
 import { Sweeper } from "../services/sweeper.js";
+import { DEFAULT_DISPATCHER_OPTIONS, type DispatcherOptions, WebhookDispatcher } from "../services/webhook-dispatcher.js";
 import { installErrorHandling } from "./errors.js";
 import { installJsonParser } from "./json.js";
 import { batchRoutes } from "./routes/batches.js";
 import { dashboardRoutes } from "./routes/dashboard.js";
 import { depositRoutes } from "./routes/deposits.js";
+import { eventRoutes } from "./routes/events.js";
 import { gameRoutes } from "./routes/games.js";
 import { holdRoutes } from "./routes/holds.js";
 import { tokenRoutes } from "./routes/token.js";
 import { transferRoutes } from "./routes/transfers.js";
 import { walletRoutes } from "./routes/wallets.js";
+import { webhookRoutes } from "./routes/webhooks.js";
 import { withdrawalRoutes } from "./routes/withdrawals.js";
 
 declare module "fastify" {
@@ -24,7 +27,17 @@ declare module "fastify" {
   }
 }
 
-type AppConfig = Pick<Config, "bodyLimitBytes" | "rateLimitPerMinute" | "batchBodyLimitBytes" | "sweepIntervalMs">;
+type AppConfig = Pick<
+  Config,
+  | "bodyLimitBytes"
+  | "rateLimitPerMinute"
+  | "batchBodyLimitBytes"
+  | "sweepIntervalMs"
+  | "webhookBackoffBaseMs"
+  | "webhookRetryHours"
+  | "webhookTimeoutMs"
+  | "webhookPollIntervalMs"
+>;
 
 export interface AppOptions {
   services: Services;
@@ -42,6 +55,16 @@ function validatorCompiler() {
   const strict = new Ajv({ removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false, strict: false });
   const coercing = new Ajv({ removeAdditional: false, coerceTypes: true, useDefaults: true, allErrors: false, strict: false });
   return ({ schema, httpPart }: { schema: object; httpPart?: string }) => (httpPart === "querystring" ? coercing : strict).compile(schema);
+}
+
+function dispatcherOptions(config: AppConfig): DispatcherOptions {
+  return {
+    ...DEFAULT_DISPATCHER_OPTIONS,
+    pollIntervalMs: config.webhookPollIntervalMs,
+    backoffBaseMs: config.webhookBackoffBaseMs,
+    retryWindowMs: config.webhookRetryHours * 3_600_000,
+    timeoutMs: config.webhookTimeoutMs,
+  };
 }
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
@@ -72,9 +95,18 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(holdRoutes);
   await app.register(withdrawalRoutes);
   await app.register(batchRoutes);
+  await app.register(eventRoutes);
+  await app.register(webhookRoutes);
   await app.register(dashboardRoutes);
   const sweeper = new Sweeper(options.services, options.config.sweepIntervalMs, app.log);
-  app.addHook("onReady", async () => sweeper.start());
-  app.addHook("onClose", async () => sweeper.stop());
+  const dispatcher = new WebhookDispatcher(options.services.store, dispatcherOptions(options.config), app.log);
+  app.addHook("onReady", async () => {
+    sweeper.start();
+    dispatcher.start();
+  });
+  app.addHook("onClose", async () => {
+    sweeper.stop();
+    await dispatcher.stop();
+  });
   return app;
 }

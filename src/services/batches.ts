@@ -60,10 +60,15 @@ export class BatchService {
 
   async #runGroup(tx: WriteTx, tenantId: string, group: BatchMovement[], firstIndex: number): Promise<BatchOutcome[]> {
     const values: BatchOutcome[] = [];
+    const runAll = async () => {
+      for (const movement of group) values.push({ status: "ok", value: await this.#runOne(tx, tenantId, movement) });
+    };
     try {
-      await tx.atomically(async () => {
-        for (const movement of group) values.push({ status: "ok", value: await this.#runOne(tx, tenantId, movement) });
-      });
+      // A refused movement fails before it writes anything (the services check, then write),
+      // so a single movement needs no savepoint; thousands of savepoints would cost PostgreSQL
+      // dearly. A linked group does: its earlier members must be undone.
+      if (group.length === 1) await runAll();
+      else await tx.atomically(runAll);
       return values;
     } catch (error) {
       if (!(error instanceof AppError)) throw error;

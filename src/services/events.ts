@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { CurrencyRegistry } from "../ledger/currencies.js";
-import type { AccountRecord, DepositRecord, EventType, TransferRecord, WalletRecord, WriteTx } from "../store/store.js";
+import type { AccountRecord, DepositRecord, EventRecord, EventType, Store, TransferRecord, WalletRecord, WriteTx } from "../store/store.js";
 import { balanceView, depositView, transferView } from "./views.js";
 
 /**
@@ -50,4 +50,26 @@ export async function walletById(tx: WriteTx, tenantId: string, walletUuid: stri
   const wallet = await tx.findWallet(tenantId, { by: "id", value: walletUuid });
   if (!wallet) throw new Error(`wallet ${walletUuid} of tenant ${tenantId} is missing`);
   return wallet;
+}
+
+export const MAX_EVENTS_PER_READ = 500;
+
+/** Reads the outbox for live streams: what came after a sequence number, and when to look. */
+export class EventService {
+  constructor(private readonly store: Store) {}
+
+  after(tenantId: string, afterSeq: number, walletUuid: string | undefined): Promise<EventRecord[]> {
+    return this.store.listEvents(tenantId, afterSeq, walletUuid, MAX_EVENTS_PER_READ);
+  }
+
+  lastSeq(tenantId: string): Promise<number> {
+    return this.store.lastEventSeq(tenantId);
+  }
+
+  /** Calls `listener` whenever events of the tenant may have committed. */
+  subscribe(tenantId: string, listener: () => void): Promise<() => void> {
+    return this.store.onEventsCommitted((tenantIds) => {
+      if (tenantIds.has(tenantId)) listener();
+    });
+  }
 }

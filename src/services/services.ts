@@ -4,11 +4,13 @@ import type { Store } from "../store/store.js";
 import { BatchService } from "./batches.js";
 import { CredentialService } from "./credentials.js";
 import { DepositService } from "./deposits.js";
+import { EventService } from "./events.js";
 import { GameService } from "./games.js";
 import { HoldService } from "./holds.js";
 import { Idempotency } from "./idempotency.js";
 import { TransferService } from "./transfers.js";
 import { WalletService } from "./wallets.js";
+import { WebhookService } from "./webhooks.js";
 import { WithdrawalService } from "./withdrawals.js";
 
 /** Every use case, wired to one store; what the HTTP layer and the CLI call. */
@@ -23,6 +25,8 @@ export interface Services {
   holds: HoldService;
   withdrawals: WithdrawalService;
   batches: BatchService;
+  events: EventService;
+  webhooks: WebhookService;
 }
 
 export async function createServices(store: Store, config: Config): Promise<Services> {
@@ -42,5 +46,7 @@ export async function createServices(store: Store, config: Config): Promise<Serv
     holds: new HoldService(store, currencies, idempotency),
     withdrawals: new WithdrawalService(store, currencies, idempotency),
     batches: new BatchService(transfers, games, idempotency),
+    events: new EventService(store),
+    webhooks: new WebhookService(store),
   };
 }

@@ -38,6 +38,7 @@ export class GroupCommitter<Tx> {
   constructor(
     private readonly runBatch: BatchRunner<Tx>,
     private readonly maxBatchesInFlight = 1,
+    private readonly maxItemsPerBatch = MAX_BATCH_ITEMS,
   ) {}
 
   submit<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
@@ -58,7 +59,7 @@ export class GroupCommitter<Tx> {
   }
 
   async #flush(): Promise<void> {
-    const batch = this.#queue.splice(0, MAX_BATCH_ITEMS);
+    const batch = this.#queue.splice(0, this.maxItemsPerBatch);
     if (batch.length === 0) return;
     this.#batchesInFlight += 1;
     this.stats.batches += 1;

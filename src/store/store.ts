@@ -309,7 +309,11 @@ export interface Store {
   getOrInsertSetting(name: string, value: string): Promise<string>;
 
   findWallet(tenantId: string, lookup: WalletLookup): Promise<WalletRecord | undefined>;
-  /** The wallet and its accounts in the order they were opened, in one round trip. */
+  /**
+   * The wallet and its accounts in the order they were opened, in one round trip. Here and in
+   * every balance listing, an account that has never moved (version 0) is left out: a refused
+   * first movement may have created it, and a refusal must change nothing a client can see.
+   */
   findWalletWithAccounts(tenantId: string, lookup: WalletLookup): Promise<{ wallet: WalletRecord; accounts: AccountRecord[] } | undefined>;
   /** A page of the tenant's wallets, optionally those whose name or external_id contains `search`. */
   listWallets(tenantId: string, limit: number, offset: number, search?: string): Promise<{ wallets: WalletRecord[]; total: number }>;
@@ -330,9 +334,10 @@ export interface Store {
   lastEventSeq(tenantId: string): Promise<number>;
   /**
    * Calls the listener after a commit that appended events, with their tenants; on PostgreSQL
-   * also for commits of other processes. Returns the unsubscribe function.
+   * also for commits of other processes. Resolves, with the unsubscribe function, once
+   * listening has begun: nothing committed after that is missed.
    */
-  onEventsCommitted(listener: (tenantIds: ReadonlySet<string>) => void): () => void;
+  onEventsCommitted(listener: (tenantIds: ReadonlySet<string>) => void): Promise<() => void>;
   insertWebhookEndpoint(endpoint: WebhookEndpointRecord): Promise<void>;
   listWebhookEndpoints(tenantId: string): Promise<WebhookEndpointRecord[]>;
   disableWebhookEndpoint(tenantId: string, id: string, disabledAt: string): Promise<boolean>;

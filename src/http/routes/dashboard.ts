@@ -23,7 +23,10 @@ const PAGE_POLICY = [
   "form-action 'none'",
 ].join("; ");
 
-/** Serves the wallet dashboard (dashboard/, a Vite app) at /dashboard/. */
+/**
+ * Serves the wallet dashboard (dashboard/, a Vite app) at /dashboard/. The plugin is
+ * encapsulated, so reply.sendFile exists only on these routes.
+ */
 export const dashboardRoutes: FastifyPluginAsync = async (app) => {
   if (!existsSync(join(DIST, "index.html"))) {
     app.log.warn({ dist: DIST }, "dashboard not built: /dashboard/ answers 404 until `npm run build:dashboard`");
@@ -37,7 +40,6 @@ export const dashboardRoutes: FastifyPluginAsync = async (app) => {
   await app.register(fastifyStatic, {
     root: DIST,
     prefix: "/dashboard/",
-    decorateReply: false,
     cacheControl: false,
     setHeaders(response, path) {
       response.setHeader("X-Content-Type-Options", "nosniff");
@@ -51,4 +53,7 @@ export const dashboardRoutes: FastifyPluginAsync = async (app) => {
       }
     },
   });
+  // The static wildcard does not match the bare prefix when the router ignores trailing
+  // slashes, so the page itself gets a route (which also answers /dashboard).
+  app.get("/dashboard/", (_request, reply) => reply.sendFile("index.html"));
 };

@@ -95,9 +95,15 @@ const types = {
 } as pg.CustomTypesConfig;
 
 const EVENTS_CHANNEL = "wallet_events";
+const LISTEN_RETRY_MS = 1000;
 const RETRYABLE = new Set(["40P01", "40001"]);
 const MAX_ATTEMPTS = 5;
 const BATCHES_IN_FLIGHT = 4;
+/**
+ * Each item runs in a savepoint (a subtransaction). Past 64 of them PostgreSQL's per-backend
+ * subtransaction cache overflows and every visibility check slows down, so batches stay below.
+ */
+const MAX_ITEMS_PER_BATCH = 64;
 
 const ACCOUNT_COLUMNS = `a.id, a.tenant_id, a.owner_kind, a.wallet_uuid, a.currency,
   a.debits_must_not_exceed_credits::int AS debits_must_not_exceed_credits, a.credits_posted::text AS credits_posted,
@@ -125,13 +131,14 @@ export class PostgresStore implements Store {
 
   readonly #eventListeners = new Set<(tenantIds: ReadonlySet<string>) => void>();
   #listener: pg.Client | undefined;
+  #listening: Promise<void> | undefined;
 
   private constructor(
     pool: pg.Pool,
     private readonly connectionString: string,
   ) {
     this.#pool = pool;
-    this.#committer = new GroupCommitter<WriteTx>((items) => this.#runBatch(items), BATCHES_IN_FLIGHT);
+    this.#committer = new GroupCommitter<WriteTx>((items) => this.#runBatch(items), BATCHES_IN_FLIGHT, MAX_ITEMS_PER_BATCH);
   }
 
   static async open(connectionString: string, poolSize = 10): Promise<PostgresStore> {
@@ -161,6 +168,7 @@ export class PostgresStore implements Store {
       const tx = new PostgresWriteTx(client);
       const outcomes: Outcome[] = [];
       for (const item of items) outcomes.push(await runItem(client, tx, item));
+      await tx.flush();
       await client.query("COMMIT");
       return outcomes;
     } catch (error) {
@@ -265,7 +273,7 @@ export class PostgresStore implements Store {
       this.#pool,
       `wallet-with-accounts-${lookup.by}`,
       `SELECT ${WALLET_COLUMNS},
-         (SELECT json_agg(a ORDER BY a.seq) FROM (SELECT a.seq, ${ACCOUNT_COLUMNS} FROM accounts a WHERE a.wallet_uuid = w.id) a) AS accounts
+         (SELECT json_agg(a ORDER BY a.seq) FROM (SELECT a.seq, ${ACCOUNT_COLUMNS} FROM accounts a WHERE a.wallet_uuid = w.id AND a.version > 0) a) AS accounts
        FROM wallets w WHERE w.tenant_id = $1 AND ${LOOKUP_COLUMN[lookup.by]} = $2`,
       [tenantId, lookup.value],
     );
@@ -307,7 +315,7 @@ export class PostgresStore implements Store {
     const found = await rows<AccountRow>(
       this.#pool,
       "wallet-accounts",
-      `SELECT ${ACCOUNT_COLUMNS} FROM accounts a WHERE a.wallet_uuid = ANY($1::uuid[]) ORDER BY a.seq`,
+      `SELECT ${ACCOUNT_COLUMNS} FROM accounts a WHERE a.wallet_uuid = ANY($1::uuid[]) AND a.version > 0 ORDER BY a.seq`,
       [walletUuids],
     );
     return found.map(accountFromRow);
@@ -318,7 +326,7 @@ export class PostgresStore implements Store {
     const found = await rows<AccountRow>(
       this.#pool,
       "master-accounts",
-      `SELECT ${ACCOUNT_COLUMNS} FROM accounts a WHERE a.tenant_id = $1 AND a.owner_kind = 'master' ORDER BY a.seq`,
+      `SELECT ${ACCOUNT_COLUMNS} FROM accounts a WHERE a.tenant_id = $1 AND a.owner_kind = 'master' AND a.version > 0 ORDER BY a.seq`,
       [tenantId],
     );
     return found.map(accountFromRow);
@@ -397,25 +405,32 @@ export class PostgresStore implements Store {
     return Number(row?.last_seq ?? 0);
   }
 
-  onEventsCommitted(listener: (tenantIds: ReadonlySet<string>) => void): () => void {
+  async onEventsCommitted(listener: (tenantIds: ReadonlySet<string>) => void): Promise<() => void> {
     this.#eventListeners.add(listener);
-    void this.#listen();
+    await this.#listen();
     return () => this.#eventListeners.delete(listener);
   }
 
-  /** One LISTEN connection per process, opened on the first subscriber. */
-  async #listen(): Promise<void> {
-    if (this.#listener) return;
+  /** One LISTEN connection per process, opened for the first subscriber and shared. */
+  #listen(): Promise<void> {
+    this.#listening ??= this.#connectListener().catch((error: unknown) => {
+      this.#listening = undefined;
+      throw error;
+    });
+    return this.#listening;
+  }
+
+  async #connectListener(): Promise<void> {
     const client = new pg.Client({ connectionString: this.connectionString });
     this.#listener = client;
     client.on("notification", (message) => {
       const tenants = new Set([message.payload ?? ""]);
       for (const listener of this.#eventListeners) listener(tenants);
     });
-    // A lost LISTEN connection only delays streams to their polling interval; drop it so the
-    // next subscriber opens a new one.
+    // Until a lost LISTEN connection is replaced, subscribers fall back to their polling.
     client.on("error", () => {
-      if (this.#listener === client) this.#listener = undefined;
+      this.#listening = undefined;
+      if (this.#eventListeners.size > 0) setTimeout(() => void this.#listen().catch(() => undefined), LISTEN_RETRY_MS).unref();
     });
     await client.connect();
     await client.query(`LISTEN ${EVENTS_CHANNEL}`);
@@ -529,8 +544,9 @@ export class PostgresStore implements Store {
  * Runs one item inside its own savepoint. A deadlock or serialization failure with another
  * process rolls back only this item, whose work is then retried; the locks it lost go with it.
  */
-async function runItem(client: pg.PoolClient, tx: WriteTx, item: BatchItem<WriteTx>): Promise<Outcome> {
+async function runItem(client: pg.PoolClient, tx: PostgresWriteTx, item: BatchItem<WriteTx>): Promise<Outcome> {
   for (let attempt = 1; ; attempt += 1) {
+    const state = tx.snapshot();
     await client.query("SAVEPOINT item");
     try {
       const value = await item.work(tx);
@@ -539,6 +555,7 @@ async function runItem(client: pg.PoolClient, tx: WriteTx, item: BatchItem<Write
     } catch (error) {
       await client.query("ROLLBACK TO SAVEPOINT item");
       await client.query("RELEASE SAVEPOINT item");
+      tx.restore(state);
       const code = (error as { code?: string }).code;
       if (code && RETRYABLE.has(code) && attempt < MAX_ATTEMPTS) continue;
       return { ok: false, error };
@@ -600,10 +617,73 @@ async function findWallet(client: pg.Pool | pg.PoolClient, tenantId: string, loo
   return row && walletFromRow(row);
 }
 
+interface TxState {
+  accountIds: Map<string, string>;
+  accounts: Map<string, AccountRecord>;
+  dirtyAccounts: Set<string>;
+  eventSeqs: Map<string, number>;
+}
+
+/**
+ * A batch's side of PostgreSQL. Locked accounts and event counters are kept in memory and
+ * written once, at flush before commit: updating one row thousands of times in a transaction
+ * (the master account in a bulk settlement) grows a chain of row versions that every further
+ * update walks, which is quadratic. The memory state follows savepoints through snapshot and
+ * restore, so a rolled-back item leaves no trace in it either.
+ */
 class PostgresWriteTx implements WriteTx {
   #savepointDepth = 0;
+  #state: TxState = { accountIds: new Map(), accounts: new Map(), dirtyAccounts: new Set(), eventSeqs: new Map() };
+  /** Event counters bumped in this transaction, whose final value flush writes. */
+  #dirtyCounters = new Set<string>();
 
   constructor(private readonly client: pg.PoolClient) {}
+
+  snapshot(): TxState {
+    const state = this.#state;
+    return {
+      accountIds: new Map(state.accountIds),
+      accounts: new Map(state.accounts),
+      dirtyAccounts: new Set(state.dirtyAccounts),
+      eventSeqs: new Map(state.eventSeqs),
+    };
+  }
+
+  restore(state: TxState): void {
+    this.#state = state;
+  }
+
+  async flush(): Promise<void> {
+    for (const id of this.#state.dirtyAccounts) {
+      const account = this.#state.accounts.get(id);
+      if (!account) throw new Error(`dirty account ${id} is not cached`);
+      const row = accountToRow(account);
+      await this.client.query({
+        name: "save-account",
+        text: "UPDATE accounts SET credits_posted = $2, debits_posted = $3, credits_pending = $4, debits_pending = $5, version = $6 WHERE id = $1",
+        values: [row.id, row.credits_posted, row.debits_posted, row.credits_pending, row.debits_pending, row.version],
+      });
+    }
+    for (const tenantId of this.#dirtyCounters) {
+      const seq = this.#state.eventSeqs.get(tenantId);
+      if (seq === undefined) continue;
+      await this.client.query({
+        name: "save-event-seq",
+        text: "UPDATE event_counters SET last_seq = $2 WHERE tenant_id = $1",
+        values: [tenantId, seq],
+      });
+    }
+    this.#state.dirtyAccounts.clear();
+    this.#dirtyCounters.clear();
+  }
+
+  #remember(key: string, account: AccountRecord): AccountRecord {
+    const cached = this.#state.accounts.get(account.id);
+    if (cached) return cached;
+    this.#state.accountIds.set(key, account.id);
+    this.#state.accounts.set(account.id, account);
+    return account;
+  }
 
   findWallet(tenantId: string, lookup: WalletLookup): Promise<WalletRecord | undefined> {
     return findWallet(this.client, tenantId, lookup);
@@ -624,15 +704,28 @@ class PostgresWriteTx implements WriteTx {
     if (!first || keys.some((key) => key.tenantId !== first.tenantId || key.currency !== first.currency)) {
       throw new Error("openAccounts takes keys of one tenant and one currency");
     }
-    let found = await this.#lock(first.tenantId, first.currency, keys.map(ownerKey));
-    const missing = keys.filter((key) => !found.has(ownerKey(key)));
-    if (missing.length > 0) {
-      for (const key of missing) await this.#insertAccount(key);
-      found = await this.#lock(first.tenantId, first.currency, keys.map(ownerKey));
+    const cacheKey = (key: AccountKey) => `${key.tenantId}/${key.currency}/${ownerKey(key)}`;
+    const cached = (key: AccountKey) => {
+      const id = this.#state.accountIds.get(cacheKey(key));
+      return id === undefined ? undefined : this.#state.accounts.get(id);
+    };
+    const uncached = keys.filter((key) => !cached(key));
+    if (uncached.length > 0) {
+      let found = await this.#lock(first.tenantId, first.currency, uncached.map(ownerKey));
+      const missing = uncached.filter((key) => !found.has(ownerKey(key)));
+      if (missing.length > 0) {
+        for (const key of missing) await this.#insertAccount(key);
+        found = await this.#lock(first.tenantId, first.currency, uncached.map(ownerKey));
+      }
+      for (const key of uncached) {
+        const account = found.get(ownerKey(key));
+        if (!account) throw new Error(`account ${ownerKey(key)} could not be opened`);
+        this.#remember(cacheKey(key), account);
+      }
     }
     return keys.map((key) => {
-      const account = found.get(ownerKey(key));
-      if (!account) throw new Error(`account ${ownerKey(key)} could not be opened`);
+      const account = cached(key);
+      if (!account) throw new Error(`account ${ownerKey(key)} is not cached`);
       return account;
     });
   }
@@ -660,15 +753,18 @@ class PostgresWriteTx implements WriteTx {
   }
 
   async lockAccountsById(ids: string[]): Promise<AccountRecord[]> {
-    const locked = await rows<AccountRow>(
-      this.client,
-      "lock-accounts-by-id",
-      `SELECT ${ACCOUNT_COLUMNS} FROM accounts a WHERE a.id = ANY($1::uuid[]) ORDER BY a.id FOR UPDATE`,
-      [ids],
-    );
-    const byId = new Map(locked.map((row) => [row.id, accountFromRow(row)]));
+    const uncached = ids.filter((id) => !this.#state.accounts.has(id));
+    if (uncached.length > 0) {
+      const locked = await rows<AccountRow & { owner_key: string }>(
+        this.client,
+        "lock-accounts-by-id",
+        `SELECT ${ACCOUNT_COLUMNS}, a.owner_key FROM accounts a WHERE a.id = ANY($1::uuid[]) ORDER BY a.id FOR UPDATE`,
+        [uncached],
+      );
+      for (const row of locked) this.#remember(`${row.tenant_id}/${row.currency}/${row.owner_key}`, accountFromRow(row));
+    }
     return ids.map((id) => {
-      const account = byId.get(id);
+      const account = this.#state.accounts.get(id);
       if (!account) throw new Error(`account ${id} does not exist`);
       return account;
     });
@@ -676,12 +772,9 @@ class PostgresWriteTx implements WriteTx {
 
   async saveAccounts(accounts: AccountRecord[]): Promise<void> {
     for (const account of accounts) {
-      const row = accountToRow(account);
-      await this.client.query({
-        name: "save-account",
-        text: "UPDATE accounts SET credits_posted = $2, debits_posted = $3, credits_pending = $4, debits_pending = $5, version = $6 WHERE id = $1",
-        values: [row.id, row.credits_posted, row.debits_posted, row.credits_pending, row.debits_pending, row.version],
-      });
+      if (!this.#state.accounts.has(account.id)) throw new Error(`account ${account.id} was saved without being locked`);
+      this.#state.accounts.set(account.id, account);
+      this.#state.dirtyAccounts.add(account.id);
     }
   }
 
@@ -779,14 +872,7 @@ class PostgresWriteTx implements WriteTx {
   async appendEvent(event: Omit<EventRecord, "seq">): Promise<number> {
     // The counter row stays locked until commit, so a tenant's events are numbered in commit
     // order: a stream that has seen seq n can never later find an event below n.
-    const [counter] = await rows<{ last_seq: string }>(
-      this.client,
-      "next-event-seq",
-      `INSERT INTO event_counters (tenant_id, last_seq) VALUES ($1, 1)
-       ON CONFLICT (tenant_id) DO UPDATE SET last_seq = event_counters.last_seq + 1 RETURNING last_seq`,
-      [event.tenantId],
-    );
-    const seq = Number(counter?.last_seq);
+    const seq = await this.#nextEventSeq(event.tenantId);
     await this.client.query({
       name: "insert-event",
       text: "INSERT INTO events (tenant_id, seq, id, type, wallet_uuid, payload, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -803,8 +889,30 @@ class PostgresWriteTx implements WriteTx {
     return seq;
   }
 
+  /** The first event of a tenant in this transaction locks its counter; the rest count in memory. */
+  async #nextEventSeq(tenantId: string): Promise<number> {
+    const known = this.#state.eventSeqs.get(tenantId);
+    let seq: number;
+    if (known === undefined) {
+      const [counter] = await rows<{ last_seq: string }>(
+        this.client,
+        "next-event-seq",
+        `INSERT INTO event_counters (tenant_id, last_seq) VALUES ($1, 1)
+         ON CONFLICT (tenant_id) DO UPDATE SET last_seq = event_counters.last_seq + 1 RETURNING last_seq`,
+        [tenantId],
+      );
+      seq = Number(counter?.last_seq);
+    } else {
+      seq = known + 1;
+      this.#dirtyCounters.add(tenantId);
+    }
+    this.#state.eventSeqs.set(tenantId, seq);
+    return seq;
+  }
+
   async atomically<T>(work: () => Promise<T>): Promise<T> {
     const name = `nested_${++this.#savepointDepth}`;
+    const state = this.snapshot();
     await this.client.query(`SAVEPOINT ${name}`);
     try {
       const value = await work();
@@ -813,6 +921,7 @@ class PostgresWriteTx implements WriteTx {
     } catch (error) {
       await this.client.query(`ROLLBACK TO SAVEPOINT ${name}`);
       await this.client.query(`RELEASE SAVEPOINT ${name}`);
+      this.restore(state);
       throw error;
     } finally {
       this.#savepointDepth -= 1;

@@ -293,7 +293,7 @@ export class SqliteStore implements Store {
   }
 
   async findWithdrawal(tenantId: string | null, id: string): Promise<WithdrawalRecord | undefined> {
-    const row = this.#statements.withdrawal.get(tenantId, id) as WithdrawalRow | undefined;
+    const row = this.#statements.withdrawal.get({ tenantId, id }) as WithdrawalRow | undefined;
     return row && withdrawalFromRow(row);
   }
 
@@ -323,7 +323,7 @@ export class SqliteStore implements Store {
     return row?.last_seq ?? 0;
   }
 
-  onEventsCommitted(listener: (tenantIds: ReadonlySet<string>) => void): () => void {
+  async onEventsCommitted(listener: (tenantIds: ReadonlySet<string>) => void): Promise<() => void> {
     this.#eventListeners.add(listener);
     return () => this.#eventListeners.delete(listener);
   }
@@ -423,7 +423,7 @@ function prepareReads(db: Database.Database) {
     wallet: byLookup((column) => `SELECT ${WALLET_COLUMNS} FROM wallets w WHERE w.tenant_id = ? AND w.${column} = ?`),
     walletWithAccounts: byLookup(
       (column) =>
-        `SELECT ${WALLET_COLUMNS}, ${prefixedAccountColumns} FROM wallets w LEFT JOIN accounts a ON a.wallet_uuid = w.id
+        `SELECT ${WALLET_COLUMNS}, ${prefixedAccountColumns} FROM wallets w LEFT JOIN accounts a ON a.wallet_uuid = w.id AND a.version > 0
          WHERE w.tenant_id = ? AND w.${column} = ? ORDER BY a.seq`,
     ),
     walletPage: db.prepare(`SELECT ${WALLET_COLUMNS} FROM wallets w WHERE w.tenant_id = @tenantId AND ${SEARCH_CLAUSE}
@@ -432,7 +432,7 @@ function prepareReads(db: Database.Database) {
     deposits: db.prepare(`SELECT * FROM deposits WHERE tenant_id = @tenantId AND wallet_uuid = @walletUuid
       AND (@status IS NULL OR status = @status) ORDER BY created_at DESC LIMIT @limit`),
     walletAccounts: db.prepare(
-      `SELECT ${ACCOUNT_COLUMNS} FROM accounts a WHERE a.wallet_uuid IN (SELECT value FROM json_each(?)) ORDER BY a.seq`,
+      `SELECT ${ACCOUNT_COLUMNS} FROM accounts a WHERE a.wallet_uuid IN (SELECT value FROM json_each(?)) AND a.version > 0 ORDER BY a.seq`,
     ),
     events: db.prepare(
       `SELECT * FROM events WHERE tenant_id = @tenantId AND seq > @afterSeq AND (@walletUuid IS NULL OR wallet_uuid = @walletUuid)
@@ -445,11 +445,11 @@ function prepareReads(db: Database.Database) {
        WHERE d.tenant_id = @tenantId AND (@status IS NULL OR d.status = @status) ORDER BY d.created_at DESC LIMIT @limit OFFSET @offset`,
     ),
     hold: db.prepare("SELECT * FROM holds WHERE tenant_id = ? AND id = ?"),
-    withdrawal: db.prepare("SELECT * FROM withdrawals WHERE (?1 IS NULL OR tenant_id = ?1) AND id = ?2"),
+    withdrawal: db.prepare("SELECT * FROM withdrawals WHERE (@tenantId IS NULL OR tenant_id = @tenantId) AND id = @id"),
     withdrawalsByStatus: db.prepare("SELECT * FROM withdrawals WHERE status = ? ORDER BY created_at LIMIT ? OFFSET ?"),
     expiredHolds: db.prepare("SELECT tenant_id, id FROM holds WHERE status = 'pending' AND expires_at <= ? ORDER BY expires_at LIMIT ?"),
     masterAccounts: db.prepare(
-      `SELECT ${ACCOUNT_COLUMNS} FROM accounts a WHERE a.tenant_id = ? AND a.owner_kind = 'master' ORDER BY a.seq`,
+      `SELECT ${ACCOUNT_COLUMNS} FROM accounts a WHERE a.tenant_id = ? AND a.owner_kind = 'master' AND a.version > 0 ORDER BY a.seq`,
     ),
   };
 }
@@ -480,7 +480,7 @@ class SqliteWriteTx implements WriteTx {
       saveGameTransaction: db.prepare(upsertSql(GAME_TRANSACTIONS, "sqlite")),
       hold: db.prepare("SELECT * FROM holds WHERE tenant_id = ? AND id = ?"),
       saveHold: db.prepare(upsertSql(HOLDS, "sqlite")),
-      withdrawal: db.prepare("SELECT * FROM withdrawals WHERE (?1 IS NULL OR tenant_id = ?1) AND id = ?2"),
+      withdrawal: db.prepare("SELECT * FROM withdrawals WHERE (@tenantId IS NULL OR tenant_id = @tenantId) AND id = @id"),
       saveWithdrawal: db.prepare(upsertSql(WITHDRAWALS, "sqlite")),
       idempotency: db.prepare("SELECT * FROM idempotency_keys WHERE scope = ? AND key = ?"),
       saveIdempotency: db.prepare(upsertSql(IDEMPOTENCY_KEYS, "sqlite", IDEMPOTENCY_INSERT_CONDITION)),
@@ -619,7 +619,7 @@ class SqliteWriteTx implements WriteTx {
   }
 
   async findWithdrawal(tenantId: string | null, id: string): Promise<WithdrawalRecord | undefined> {
-    const row = this.#statements.withdrawal.get(tenantId, id) as WithdrawalRow | undefined;
+    const row = this.#statements.withdrawal.get({ tenantId, id }) as WithdrawalRow | undefined;
     return row && withdrawalFromRow(row);
   }
 

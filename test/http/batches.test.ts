@@ -1,0 +1,428 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import pg from "pg";
+import { verifyLedger } from "../../src/services/verify.js";
+import {
+  balances,
+  type CallResult,
+  call,
+  createWallet,
+  deposit,
+  POSTGRES_ADMIN_URL,
+  startApp,
+  TEST_STORE,
+  type Tenant,
+  type TestApp,
+} from "../helpers.js";
+
+const CURRENCY = "USDTTRC20";
+const MAX_MOVEMENTS = 8190;
+/**
+ * A full batch must not take longer than this. DESIGN 2 promises thousands of durable movements
+ * per second through group commit, so 8190 movements in 10 s (about 800 a second) is generous;
+ * the bound is there to catch work that grows faster than the batch (and keep the suite short).
+ */
+const FULL_BATCH_BUDGET_MS = 10_000;
+
+const balance = (amount: string, pending = "0.00", available = amount) => ({
+  currency: CURRENCY,
+  amount,
+  pending_amount: pending,
+  available_balance: available,
+});
+
+interface Movement {
+  type: "transfer_to_user" | "withdraw_to_master" | "bet" | "win";
+  wallet_id?: string;
+  external_id?: string;
+  currency: string;
+  amount: string | number;
+  transaction_id?: string;
+  round_id?: string;
+  bet_transaction_id?: string;
+  group?: string;
+}
+
+interface MovementResult {
+  index: number;
+  status: "ok" | "failed" | "skipped";
+  // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON answers.
+  transfer?: any;
+  // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON answers.
+  game?: any;
+  error?: { code: string; message: string; details: Record<string, unknown> };
+}
+
+describe("POST /batches/ (bulk settlement)", () => {
+  let test: TestApp;
+  let tenantCounter = 0;
+
+  before(async () => {
+    test = await startApp();
+  });
+  after(() => test.close());
+
+  /** A tenant of its own, its master account funded with `master`, so every balance is exact. */
+  async function freshTenant(master: string): Promise<Tenant> {
+    tenantCounter += 1;
+    const tenant = await test.newTenant(`Batch Casino ${tenantCounter}`);
+    const funded = await deposit(test, {
+      tenantId: tenant.tenantId,
+      master: true,
+      currency: CURRENCY,
+      amount: master,
+      txHash: `batch-master-${tenantCounter}`,
+      confirmations: 1_000,
+    });
+    assert.equal(funded.status, 200, JSON.stringify(funded.body));
+    return tenant;
+  }
+
+  const batch = (tenant: Tenant, movements: Movement[], headers?: Record<string, string>) =>
+    call(test.app, "POST", "/batches/", { key: tenant.apiKey, body: { movements }, ...(headers ? { headers } : {}) });
+  const results = (response: CallResult): MovementResult[] => {
+    assert.equal(response.status, 200, JSON.stringify(response.body).slice(0, 2_000));
+    return response.body.results;
+  };
+  const walletBalance = async (tenant: Tenant, externalId: string) => {
+    const response = await balances(test, { external_id: externalId }, tenant.apiKey);
+    assert.equal(response.status, 200, JSON.stringify(response.body));
+    return response.body.balances.find((entry: { currency: string }) => entry.currency === CURRENCY) ?? null;
+  };
+  const masterBalance = async (tenant: Tenant) => {
+    const response = await call(test.app, "GET", "/master/balances/", { key: tenant.apiKey });
+    assert.equal(response.status, 200, JSON.stringify(response.body));
+    return response.body.balances.find((entry: { currency: string }) => entry.currency === CURRENCY);
+  };
+  const historyTotal = async (tenant: Tenant, externalId: string) => {
+    const response = await call(test.app, "POST", "/wallets/transfer-history/", { key: tenant.apiKey, body: { external_id: externalId } });
+    assert.equal(response.status, 200, JSON.stringify(response.body));
+    return response.body.pagination.total as number;
+  };
+  const give = (externalId: string, amount: string, extra: Partial<Movement> = {}): Movement => ({
+    type: "transfer_to_user",
+    external_id: externalId,
+    currency: CURRENCY,
+    amount,
+    ...extra,
+  });
+  const take = (externalId: string, amount: string, extra: Partial<Movement> = {}): Movement => ({
+    type: "withdraw_to_master",
+    external_id: externalId,
+    currency: CURRENCY,
+    amount,
+    ...extra,
+  });
+
+  it("answers one result per movement, in order, for a mix of movement types", async () => {
+    const tenant = await freshTenant("1000");
+    const a = await createWallet(test, "mix-a", undefined, tenant.apiKey);
+    await createWallet(test, "mix-b", undefined, tenant.apiKey);
+    const response = await batch(tenant, [
+      give("mix-a", "100"),
+      { type: "withdraw_to_master", wallet_id: a.wallet_id, currency: "usdttrc20", amount: 30 },
+      { type: "bet", external_id: "mix-a", currency: CURRENCY, amount: "10", transaction_id: "mix-bet-1", round_id: "mix-round-1" },
+      {
+        type: "win",
+        external_id: "mix-a",
+        currency: CURRENCY,
+        amount: "25",
+        transaction_id: "mix-win-1",
+        round_id: "mix-round-1",
+        bet_transaction_id: "mix-bet-1",
+      },
+      give("mix-b", "5.5"),
+    ]);
+    const list = results(response);
+    assert.equal(response.body.succeeded, 5);
+    assert.equal(response.body.failed, 0);
+    assert.deepEqual(
+      list.map((result) => [result.index, result.status]),
+      [
+        [0, "ok"],
+        [1, "ok"],
+        [2, "ok"],
+        [3, "ok"],
+        [4, "ok"],
+      ],
+    );
+    assert.deepEqual(
+      { ...list[0]?.transfer, id: "", created_at: "" },
+      { id: "", transfer_type: "to_sub", currency: CURRENCY, amount: "100.00", status: "posted", created_at: "" },
+    );
+    assert.equal(list[1]?.transfer.transfer_type, "to_master");
+    assert.equal(list[1]?.transfer.amount, "30.00");
+    assert.equal(list[2]?.game.transaction.type, "bet");
+    assert.equal(list[2]?.game.transaction.transaction_id, "mix-bet-1");
+    assert.deepEqual(list[2]?.game.balance, balance("60.00"));
+    assert.equal(list[3]?.game.transaction.type, "win");
+    assert.equal(list[3]?.game.transaction.bet_transaction_id, "mix-bet-1");
+    assert.deepEqual(list[3]?.game.balance, balance("85.00"));
+    assert.equal(list[4]?.transfer.amount, "5.50");
+    assert.equal(list[4]?.transfer.transfer_type, "to_sub");
+    assert.deepEqual(await walletBalance(tenant, "mix-a"), balance("85.00"));
+    assert.deepEqual(await walletBalance(tenant, "mix-b"), balance("5.50"));
+    assert.deepEqual(await masterBalance(tenant), balance("909.50"));
+  });
+
+  it("fails a movement alone (insufficient funds, unknown wallet) while the others commit", async () => {
+    const tenant = await freshTenant("100");
+    await createWallet(test, "lone", undefined, tenant.apiKey);
+    assert.equal(results(await batch(tenant, [give("lone", "10")]))[0]?.status, "ok");
+    const response = await batch(tenant, [
+      give("lone", "5"),
+      take("lone", "100"),
+      give("ghost", "1"),
+      { type: "bet", external_id: "lone", currency: CURRENCY, amount: "3", transaction_id: "lone-bet-1", round_id: "lone-round" },
+      take("lone", "12"),
+      { type: "bet", external_id: "lone", currency: CURRENCY, amount: "0.01", transaction_id: "lone-bet-2", round_id: "lone-round" },
+      give("lone", "1", { currency: "NOSUCHCOIN" }),
+      give("lone", "2"),
+    ]);
+    const list = results(response);
+    assert.deepEqual(
+      list.map((result) => [result.index, result.status, result.error?.code]),
+      [
+        [0, "ok", undefined],
+        [1, "failed", "insufficient_funds"],
+        [2, "failed", "not_found"],
+        [3, "ok", undefined],
+        [4, "ok", undefined],
+        [5, "failed", "insufficient_funds"],
+        [6, "failed", "invalid_request"],
+        [7, "ok", undefined],
+      ],
+    );
+    assert.equal(response.body.succeeded, 4);
+    assert.equal(response.body.failed, 4);
+    // Each movement sees the ones before it in the batch.
+    assert.equal(list[1]?.error?.details.available_balance, "15.00");
+    assert.equal(list[5]?.error?.details.available_balance, "0.00");
+    assert.deepEqual(await walletBalance(tenant, "lone"), balance("2.00"));
+    assert.deepEqual(await masterBalance(tenant), balance("98.00"));
+    // 1 earlier transfer + 4 committed movements; the failed ones left no trace.
+    assert.equal(await historyTotal(tenant, "lone"), 5);
+    // The failed bet's transaction_id was never recorded: it can be placed now.
+    const retry = results(
+      await batch(tenant, [
+        give("lone", "1"),
+        { type: "bet", external_id: "lone", currency: CURRENCY, amount: "0.5", transaction_id: "lone-bet-2", round_id: "lone-round" },
+      ]),
+    );
+    assert.deepEqual(
+      retry.map((result) => result.status),
+      ["ok", "ok"],
+    );
+    assert.deepEqual(await walletBalance(tenant, "lone"), balance("2.50"));
+  });
+
+  it("fails a linked group as one while the movements around it commit", async () => {
+    const tenant = await freshTenant("100");
+    await createWallet(test, "group-a", undefined, tenant.apiKey);
+    await createWallet(test, "group-b", undefined, tenant.apiKey);
+    assert.equal(results(await batch(tenant, [give("group-a", "20")]))[0]?.status, "ok");
+    const response = await batch(tenant, [
+      give("group-b", "1"),
+      take("group-a", "5", { group: "payout" }),
+      give("group-b", "5", { group: "payout" }),
+      {
+        type: "bet",
+        external_id: "group-a",
+        currency: CURRENCY,
+        amount: "1",
+        transaction_id: "group-bet",
+        round_id: "group-round",
+        group: "payout",
+      },
+      take("group-a", "100", { group: "payout" }),
+      give("group-b", "2", { group: "payout" }),
+      give("group-b", "3", { group: "other" }),
+      give("group-b", "4", { group: "other" }),
+    ]);
+    const list = results(response);
+    assert.deepEqual(
+      list.map((result) => [result.index, result.status]),
+      [
+        [0, "ok"],
+        [1, "skipped"],
+        [2, "skipped"],
+        [3, "skipped"],
+        [4, "failed"],
+        [5, "skipped"],
+        [6, "ok"],
+        [7, "ok"],
+      ],
+    );
+    assert.equal(response.body.succeeded, 3);
+    assert.equal(response.body.failed, 5);
+    assert.equal(list[4]?.error?.code, "insufficient_funds");
+    // Inside the group the earlier members had applied before the failure: 20 - 5 - 1.
+    assert.equal(list[4]?.error?.details.available_balance, "14.00");
+    for (const index of [1, 2, 3, 5]) {
+      assert.equal(list[index]?.transfer, undefined);
+      assert.equal(list[index]?.game, undefined);
+      assert.equal(list[index]?.error?.code, "invalid_request");
+      assert.deepEqual(list[index]?.error?.details, { group: "payout", failed_index: 4 });
+    }
+    assert.deepEqual(await walletBalance(tenant, "group-a"), balance("20.00"));
+    assert.deepEqual(await walletBalance(tenant, "group-b"), balance("8.00"));
+    assert.deepEqual(await masterBalance(tenant), balance("72.00"));
+    assert.equal(await historyTotal(tenant, "group-a"), 1);
+    assert.equal(await historyTotal(tenant, "group-b"), 3);
+    // The group's bet was undone with it: its transaction_id is free, even with other content.
+    const later = results(
+      await batch(tenant, [
+        { type: "bet", external_id: "group-a", currency: CURRENCY, amount: "2", transaction_id: "group-bet", round_id: "group-round" },
+      ]),
+    );
+    assert.equal(later[0]?.status, "ok", JSON.stringify(later[0]));
+    assert.deepEqual(await walletBalance(tenant, "group-a"), balance("18.00"));
+  });
+
+  it("commits a linked group whose members all succeed", async () => {
+    const tenant = await freshTenant("50");
+    await createWallet(test, "linked-a", undefined, tenant.apiKey);
+    await createWallet(test, "linked-b", undefined, tenant.apiKey);
+    const response = await batch(tenant, [
+      give("linked-a", "10", { group: "g" }),
+      take("linked-a", "4", { group: "g" }),
+      give("linked-b", "4", { group: "g" }),
+    ]);
+    assert.deepEqual(
+      results(response).map((result) => result.status),
+      ["ok", "ok", "ok"],
+    );
+    assert.deepEqual(await walletBalance(tenant, "linked-a"), balance("6.00"));
+    assert.deepEqual(await walletBalance(tenant, "linked-b"), balance("4.00"));
+    assert.deepEqual(await masterBalance(tenant), balance("40.00"));
+  });
+
+  it("refuses a batch that reuses a group name non-consecutively, applying nothing", async () => {
+    const tenant = await freshTenant("100");
+    await createWallet(test, "split", undefined, tenant.apiKey);
+    for (const groups of [
+      ["x", undefined, "x"],
+      ["x", "y", "x"],
+      ["x", "x", "y", "y", "x"],
+    ]) {
+      const response = await batch(
+        tenant,
+        groups.map((group) => give("split", "1", group === undefined ? {} : { group })),
+      );
+      assert.equal(response.status, 400, `${JSON.stringify(groups)}: ${JSON.stringify(response.body)}`);
+      assert.equal(response.body.error.code, "invalid_request");
+      assert.equal(response.body.error.details.group, "x");
+    }
+    assert.equal(await walletBalance(tenant, "split"), null);
+    assert.deepEqual(await masterBalance(tenant), balance("100.00"));
+  });
+
+  it(`commits ${MAX_MOVEMENTS} movements in one request and refuses ${MAX_MOVEMENTS + 1}`, async () => {
+    const tenant = await freshTenant("100");
+    const payees = Array.from({ length: 10 }, (_, index) => `payee-${index}`);
+    for (const payee of payees) await createWallet(test, payee, undefined, tenant.apiKey);
+    const payouts = (count: number) => Array.from({ length: count }, (_, index) => give(payees[index % payees.length] as string, "0.01"));
+
+    const tooMany = await batch(tenant, payouts(MAX_MOVEMENTS + 1));
+    assert.equal(tooMany.status, 400, JSON.stringify(tooMany.body));
+    assert.equal(tooMany.body.error.code, "invalid_request");
+    assert.deepEqual(await masterBalance(tenant), balance("100.00"));
+
+    const started = performance.now();
+    const response = await withinBudget(batch(tenant, payouts(MAX_MOVEMENTS)), FULL_BATCH_BUDGET_MS, () => cancelQueries(test.databaseUrl));
+    const elapsed = Math.round(performance.now() - started);
+    assert.ok(
+      response !== "overrun" && elapsed <= FULL_BATCH_BUDGET_MS,
+      `${MAX_MOVEMENTS} movements took ${response === "overrun" ? "more than " : ""}${elapsed} ms on ${TEST_STORE}, ` +
+        `over the ${FULL_BATCH_BUDGET_MS} ms budget${response === "overrun" ? " (the request was cancelled)" : ""}`,
+    );
+    const list = results(response);
+    assert.equal(list.length, MAX_MOVEMENTS);
+    assert.equal(response.body.succeeded, MAX_MOVEMENTS);
+    assert.equal(response.body.failed, 0);
+    list.forEach((result, index) => {
+      assert.equal(result.index, index);
+      assert.equal(result.status, "ok");
+    });
+    assert.equal(new Set(list.map((result) => result.transfer.id)).size, MAX_MOVEMENTS);
+    // 8190 / 10 = 819 payouts of 0.01 each.
+    for (const payee of payees) assert.deepEqual(await walletBalance(tenant, payee), balance("8.19"), payee);
+    assert.deepEqual(await masterBalance(tenant), balance("18.10"));
+  });
+
+  it("replays a batch sent again with the same Idempotency-Key", async () => {
+    const tenant = await freshTenant("100");
+    await createWallet(test, "replayed", undefined, tenant.apiKey);
+    const movements = [give("replayed", "10"), take("replayed", "50"), take("replayed", "2.5")];
+    const first = await batch(tenant, movements, { "idempotency-key": "settle-match-42" });
+    const firstResults = results(first);
+    assert.deepEqual(
+      firstResults.map((result) => result.status),
+      ["ok", "failed", "ok"],
+    );
+    assert.equal(first.headers["idempotency-replayed"], undefined);
+    const second = await batch(tenant, movements, { "idempotency-key": "settle-match-42" });
+    assert.equal(second.status, 200, JSON.stringify(second.body));
+    assert.equal(second.headers["idempotency-replayed"], "true");
+    assert.deepEqual(second.body, first.body);
+    assert.deepEqual(await walletBalance(tenant, "replayed"), balance("7.50"));
+    assert.equal(await historyTotal(tenant, "replayed"), 2);
+
+    const changed = await batch(tenant, [give("replayed", "11")], { "idempotency-key": "settle-match-42" });
+    assert.equal(changed.status, 409, JSON.stringify(changed.body));
+    assert.equal(changed.body.error.code, "conflict");
+    // Without the key the same batch runs again.
+    const again = results(await batch(tenant, movements));
+    assert.deepEqual(
+      again.map((result) => result.status),
+      ["ok", "failed", "ok"],
+    );
+    assert.deepEqual(await walletBalance(tenant, "replayed"), balance("15.00"));
+  });
+
+  it("leaves a ledger that verifies", async () => {
+    const report = await verifyLedger(test.services.store);
+    assert.equal(report.ok, true, JSON.stringify(report.problems));
+    assert.ok(report.transfers > 25, `only ${report.transfers} transfers`);
+  });
+});
+
+/**
+ * Waits for `work` up to `budgetMs`. Past it, calls `stop` until the work settles (so the suite
+ * can close its store), and answers "overrun".
+ */
+async function withinBudget<T>(work: Promise<T>, budgetMs: number, stop: () => Promise<void>): Promise<T | "overrun"> {
+  let settled = false;
+  const tracked = work.finally(() => {
+    settled = true;
+  });
+  let timer: NodeJS.Timeout | undefined;
+  const overrun = new Promise<"overrun">((resolve) => {
+    timer = setTimeout(() => resolve("overrun"), budgetMs);
+  });
+  const first = await Promise.race([tracked, overrun]);
+  clearTimeout(timer);
+  if (first !== "overrun" || settled) return first === "overrun" ? await tracked : first;
+  while (!settled) {
+    await stop();
+    await Promise.race([tracked.catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 50))]);
+  }
+  await tracked.catch(() => undefined);
+  return "overrun";
+}
+
+/** Cancels the statements running on a PostgreSQL test database (nothing to do on SQLite). */
+async function cancelQueries(databaseUrl: string): Promise<void> {
+  if (!databaseUrl.startsWith("postgres")) return;
+  const name = new URL(databaseUrl).pathname.slice(1);
+  const admin = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
+  await admin.connect();
+  try {
+    await admin.query(
+      "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid() AND state = 'active'",
+      [name],
+    );
+  } finally {
+    await admin.end();
+  }
+}
