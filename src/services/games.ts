@@ -88,30 +88,30 @@ export class GameService {
     const bet = await settledBet(tx, request, wallet, currency.code);
     let account: AccountRecord | null;
     if (amount > 0n) {
-      const moved = await move(tx, {
-        tenantId: request.tenantId,
-        currency,
-        debit: masterKey(request.tenantId, currency.code),
-        credit: walletKey(wallet, currency.code),
-        amount,
-        phase: "posted",
-        transferType: "win",
-        walletUuid: wallet.id,
-      });
-      account = moved.credit;
-      await recordEvent(tx, this.currencies, {
-        type: "win.credited",
-        tenantId: request.tenantId,
-        wallet,
-        account,
-        transfer: moved.transfer,
-      });
+      account = await this.#creditFromMaster(tx, wallet, currency.code, amount, "win");
     } else {
       // A zero win closes a lost round: recorded, nothing moves.
       [account = null] = await tx.openAccounts([walletKey(wallet, currency.code)]);
     }
     if (bet.status === "completed") await tx.saveGameTransaction({ ...bet, status: "settled" });
     return record(tx, request, { kind: "win", wallet, currency: currency.code, amount, fingerprint, account });
+  }
+
+  /** Pays a win or returns a rolled-back bet: master account to wallet, with its event. */
+  async #creditFromMaster(tx: WriteTx, wallet: WalletRecord, currencyCode: string, amount: bigint, kind: "win" | "rollback") {
+    const moved = await move(tx, {
+      tenantId: wallet.tenantId,
+      currency: findCurrency(this.currencies, currencyCode),
+      debit: masterKey(wallet.tenantId, currencyCode),
+      credit: walletKey(wallet, currencyCode),
+      amount,
+      phase: "posted",
+      transferType: kind,
+      walletUuid: wallet.id,
+    });
+    const type = kind === "win" ? "win.credited" : "rollback.applied";
+    await recordEvent(tx, this.currencies, { type, tenantId: wallet.tenantId, wallet, account: moved.credit, transfer: moved.transfer });
+    return moved.credit;
   }
 
   async rollbackIn(tx: WriteTx, request: GameRequest, policy: "succeed" | "not_found"): Promise<GameResult> {
@@ -132,24 +132,7 @@ export class GameService {
     if (!bet) await tombstone(tx, request, wallet, betId, currencyCode);
     let account: AccountRecord | null = null;
     if (bet?.status === "completed") {
-      const moved = await move(tx, {
-        tenantId: request.tenantId,
-        currency: findCurrency(this.currencies, bet.currency),
-        debit: masterKey(request.tenantId, bet.currency),
-        credit: walletKey(wallet, bet.currency),
-        amount: bet.amount,
-        phase: "posted",
-        transferType: "rollback",
-        walletUuid: wallet.id,
-      });
-      account = moved.credit;
-      await recordEvent(tx, this.currencies, {
-        type: "rollback.applied",
-        tenantId: request.tenantId,
-        wallet,
-        account,
-        transfer: moved.transfer,
-      });
+      account = await this.#creditFromMaster(tx, wallet, bet.currency, bet.amount, "rollback");
       await tx.saveGameTransaction({ ...bet, status: "rolled_back" });
     } else if (currencyCode) {
       [account = null] = await tx.openAccounts([walletKey(wallet, currencyCode)]);
