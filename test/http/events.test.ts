@@ -124,3 +124,16 @@ describe("GET /wallets/events/ (Server-Sent Events)", () => {
     assert.equal((await fetch(`${base}/wallets/events/`)).status, 401);
   });
 });
+
+describe("shutdown with open streams", () => {
+  it("ends open streams so that closing the server does not wait for clients", { timeout: 10_000 }, async () => {
+    const test = await startApp();
+    await test.app.listen({ port: 0, host: "127.0.0.1" });
+    const base = `http://127.0.0.1:${(test.app.server.address() as AddressInfo).port}`;
+    const stream = await openStream(`${base}/wallets/events/`, { "x-api-key": test.tenant.apiKey });
+    const started = Date.now();
+    await test.close();
+    assert.ok(Date.now() - started < 3000, `closing took ${Date.now() - started} ms`);
+    stream.close();
+  });
+});

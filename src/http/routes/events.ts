@@ -20,6 +20,12 @@ const RECONNECT_MS = 2000;
  */
 export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { services } = app;
+  const open = new Set<ServerResponse>();
+  // Streams never end by themselves; ending them lets a shutdown finish. Clients reconnect
+  // elsewhere with Last-Event-ID and miss nothing.
+  app.addHook("preClose", async () => {
+    for (const response of open) response.end();
+  });
 
   app.get(
     "/wallets/events/",
@@ -52,6 +58,8 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
         "x-accel-buffering": "no",
       });
       reply.raw.write(`retry: ${RECONNECT_MS}\n\n`);
+      open.add(reply.raw);
+      reply.raw.once("close", () => open.delete(reply.raw));
       await new EventStream(services.events, reply.raw, tenantId, wallet?.id, cursor).start();
     },
   );
