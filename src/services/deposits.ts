@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { uuidv7 } from "../ids.js";
 import type { Currency, CurrencyRegistry } from "../ledger/currencies.js";
 import { type DepositStep, depositStep, statusAfter } from "../ledger/deposits.js";
 import type { AccountKey, AccountRecord, DepositRecord, EventType, Store, TransferRecord, WalletLookup, WriteTx } from "../store/store.js";
@@ -53,7 +53,7 @@ export class DepositService {
       const applied = await this.#applyStep(tx, step, existing, { currency, amount, credit, request, walletUuid: wallet?.id ?? null });
       const now = new Date().toISOString();
       const next: DepositRecord = {
-        id: existing?.id ?? randomUUID(),
+        id: existing?.id ?? uuidv7(),
         tenantId: request.tenantId,
         walletUuid: wallet?.id ?? null,
         currency: currency.code,

@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { uuidv7 } from "../ids.js";
 import type { CurrencyRegistry } from "../ledger/currencies.js";
 import type { AccountRecord, DepositRecord, EventRecord, EventType, Store, TransferRecord, WalletRecord, WriteTx } from "../store/store.js";
 import { balanceView, depositView, transferView } from "./views.js";
@@ -20,7 +20,7 @@ export interface EventInput {
 }
 
 export async function recordEvent(tx: WriteTx, currencies: CurrencyRegistry, input: EventInput): Promise<void> {
-  const id = randomUUID();
+  const id = uuidv7();
   const createdAt = new Date().toISOString();
   const { wallet, account } = input;
   const payload = {

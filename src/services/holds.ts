@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { uuidv7 } from "../ids.js";
 import type { CurrencyRegistry } from "../ledger/currencies.js";
 import type { AccountRecord, HoldRecord, Store, WalletLookup, WriteTx } from "../store/store.js";
 import { AppError, walletNotFound } from "./errors.js";
@@ -60,7 +60,7 @@ export class HoldService {
       });
       const now = new Date();
       const hold: HoldRecord = {
-        id: randomUUID(),
+        id: uuidv7(),
         tenantId: request.tenantId,
         walletUuid: wallet.id,
         currency: currency.code,

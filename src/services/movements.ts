@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { uuidv7 } from "../ids.js";
 import { applyTransfer, postPending, type TransferPhase, voidPending } from "../ledger/accounts.js";
 import type { Currency, CurrencyRegistry } from "../ledger/currencies.js";
 import { AmountError, formatAmount, parseAmount } from "../ledger/money.js";
@@ -43,7 +43,7 @@ export async function move(tx: WriteTx, request: MoveRequest): Promise<Moved> {
   const [debitAfter, creditAfter] = [nextVersion(applied.debit), nextVersion(applied.credit)];
   await tx.saveAccounts([debitAfter, creditAfter]);
   const transfer: TransferRecord = {
-    id: randomUUID(),
+    id: uuidv7(),
     tenantId: request.tenantId,
     currency: request.currency.code,
     flag: request.phase,
@@ -79,7 +79,7 @@ export async function resolvePending(
   await tx.saveAccounts([debitAfter, creditAfter]);
   await tx.insertTransfer({
     ...pending,
-    id: randomUUID(),
+    id: uuidv7(),
     flag: outcome === "post" ? "post_pending" : "void_pending",
     amount: outcome === "post" ? postAmount : pending.amount,
     pendingId: pending.id,

@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { uuidv7 } from "../ids.js";
 import type { CurrencyRegistry } from "../ledger/currencies.js";
 import type { AccountKey, AccountRecord, Store, WalletLookup, WithdrawalRecord, WithdrawalStatus } from "../store/store.js";
 import { AppError, walletNotFound } from "./errors.js";
@@ -54,7 +54,7 @@ export class WithdrawalService {
       });
       const now = new Date().toISOString();
       const withdrawal: WithdrawalRecord = {
-        id: randomUUID(),
+        id: uuidv7(),
         tenantId: request.tenantId,
         walletUuid: wallet.id,
         currency: currency.code,

@@ -636,6 +636,9 @@ class PostgresWriteTx implements WriteTx {
   #state: TxState = { accountIds: new Map(), accounts: new Map(), dirtyAccounts: new Set(), eventSeqs: new Map() };
   /** Event counters bumped in this transaction, whose final value flush writes. */
   #dirtyCounters = new Set<string>();
+  #endpointsKnown = new Map<string, boolean>();
+  /** Tenants already notified in this transaction (a rolled-back notify is never sent). */
+  #notified = new Set<string>();
 
   constructor(private readonly client: pg.PoolClient) {}
 
@@ -878,15 +881,37 @@ class PostgresWriteTx implements WriteTx {
       text: "INSERT INTO events (tenant_id, seq, id, type, wallet_uuid, payload, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
       values: [event.tenantId, seq, event.id, event.type, event.walletUuid, event.payload, event.createdAt],
     });
-    await this.client.query({
-      name: "fan-out-event",
-      text: `INSERT INTO webhook_deliveries (event_id, endpoint_id, tenant_id, status, attempts, next_attempt_at, created_at)
+    if (await this.#hasEndpoints(event.tenantId)) {
+      await this.client.query({
+        name: "fan-out-event",
+        text: `INSERT INTO webhook_deliveries (event_id, endpoint_id, tenant_id, status, attempts, next_attempt_at, created_at)
              SELECT $1, id, tenant_id, 'pending', 0, $3, $3 FROM webhook_endpoints WHERE tenant_id = $2 AND disabled_at IS NULL`,
-      values: [event.id, event.tenantId, event.createdAt],
-    });
-    // Delivered by PostgreSQL on commit, to every process listening (and only then).
-    await this.client.query({ name: "notify-event", text: "SELECT pg_notify($1, $2)", values: [EVENTS_CHANNEL, event.tenantId] });
+        values: [event.id, event.tenantId, event.createdAt],
+      });
+    }
+    // Delivered by PostgreSQL on commit, to every process listening (and only then); once per
+    // tenant and transaction is enough to wake them.
+    if (!this.#notified.has(event.tenantId)) {
+      this.#notified.add(event.tenantId);
+      await this.client.query({ name: "notify-event", text: "SELECT pg_notify($1, $2)", values: [EVENTS_CHANNEL, event.tenantId] });
+    }
     return seq;
+  }
+
+  /** Whether the tenant has an active webhook endpoint, asked once per transaction. */
+  async #hasEndpoints(tenantId: string): Promise<boolean> {
+    let known = this.#endpointsKnown.get(tenantId);
+    if (known === undefined) {
+      const found = await rows(
+        this.client,
+        "has-endpoints",
+        "SELECT 1 FROM webhook_endpoints WHERE tenant_id = $1 AND disabled_at IS NULL LIMIT 1",
+        [tenantId],
+      );
+      known = found.length > 0;
+      this.#endpointsKnown.set(tenantId, known);
+    }
+    return known;
   }
 
   /** The first event of a tenant in this transaction locks its counter; the rest count in memory. */

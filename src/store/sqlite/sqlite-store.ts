@@ -135,6 +135,7 @@ export class SqliteStore implements Store {
   async #runBatch(items: BatchItem<WriteTx>[]): Promise<Outcome[]> {
     const db = this.#writer;
     db.exec("BEGIN IMMEDIATE");
+    this.#tx.endpointsKnown.clear();
     const outcomes: Outcome[] = [];
     try {
       for (const item of items) {
@@ -471,6 +472,7 @@ class SqliteWriteTx implements WriteTx {
         `INSERT INTO events (tenant_id, seq, id, type, wallet_uuid, payload, created_at)
          VALUES (@tenantId, @seq, @id, @type, @walletUuid, @payload, @createdAt)`,
       ),
+      hasEndpoints: db.prepare("SELECT 1 FROM webhook_endpoints WHERE tenant_id = ? AND disabled_at IS NULL LIMIT 1"),
       fanOutEvent: db.prepare(
         `INSERT INTO webhook_deliveries (event_id, endpoint_id, tenant_id, status, attempts, next_attempt_at, created_at)
          SELECT @id, id, tenant_id, 'pending', 0, @createdAt, @createdAt FROM webhook_endpoints
@@ -638,11 +640,23 @@ class SqliteWriteTx implements WriteTx {
 
   /** Tenants that got events in the open batch; told to listeners once it commits. */
   readonly appendedTenants = new Set<string>();
+  /** Whether each tenant has an active webhook endpoint, asked once per batch. */
+  readonly endpointsKnown = new Map<string, boolean>();
+
+  #hasEndpoints(tenantId: string): boolean {
+    let known = this.endpointsKnown.get(tenantId);
+    if (known === undefined) {
+      known = this.#statements.hasEndpoints.get(tenantId) !== undefined;
+      this.endpointsKnown.set(tenantId, known);
+    }
+    return known;
+  }
 
   async appendEvent(event: Omit<EventRecord, "seq">): Promise<number> {
     const seq = (this.#statements.nextEventSeq.get(event.tenantId) as { last_seq: number }).last_seq;
     this.#statements.insertEvent.run({ ...event, seq });
-    this.#statements.fanOutEvent.run({ id: event.id, tenantId: event.tenantId, createdAt: event.createdAt });
+    if (this.#hasEndpoints(event.tenantId))
+      this.#statements.fanOutEvent.run({ id: event.id, tenantId: event.tenantId, createdAt: event.createdAt });
     this.appendedTenants.add(event.tenantId);
     return seq;
   }
