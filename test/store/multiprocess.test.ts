@@ -5,7 +5,8 @@ import { loadConfig } from "../../src/config.js";
 import { createServices } from "../../src/services/services.js";
 import { verifyLedger } from "../../src/services/verify.js";
 import { openStore } from "../../src/store/open.js";
-import { createTestDatabase, type TestDatabase } from "../helpers.js";
+import { createTestDatabase, TEST_STORE, type TestDatabase } from "../helpers.js";
+import { openStream } from "../sse.js";
 
 const PORTS = [41_000 + Math.floor(Math.random() * 2000), 43_000 + Math.floor(Math.random() * 2000)];
 
@@ -104,6 +105,28 @@ describe("several server processes on one database", () => {
       assert.equal(report.ok, true, JSON.stringify(report.problems));
     } finally {
       await store.close();
+    }
+  });
+
+  it("streams to a client of one process the events committed by another", async () => {
+    const [first = 0, second = 0] = PORTS;
+    const stream = await openStream(`http://127.0.0.1:${first}/wallets/events/?external_id=shared-player`, { "x-api-key": apiKey });
+    try {
+      const sent = Date.now();
+      const moved = await post(second, "/wallets/transfer-to-user/", apiKey, {
+        external_id: "shared-player",
+        currency: "USDTTRC20",
+        amount: "1.25",
+      });
+      assert.equal(moved.status, 200);
+      const [event] = await stream.waitFor(1);
+      assert.equal(event?.type, "transfer.posted");
+      assert.equal(event?.data.transfer.amount, "1.25");
+      // PostgreSQL wakes the other process with NOTIFY; several SQLite processes share only the file, so a poll finds it.
+      const boundMs = TEST_STORE === "postgres" ? 500 : 2000;
+      assert.ok((event?.receivedAt ?? Number.POSITIVE_INFINITY) - sent < boundMs, `arrived after ${(event?.receivedAt ?? 0) - sent} ms`);
+    } finally {
+      stream.close();
     }
   });
 });
