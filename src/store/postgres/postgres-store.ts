@@ -98,7 +98,13 @@ const EVENTS_CHANNEL = "wallet_events";
 const LISTEN_RETRY_MS = 1000;
 const RETRYABLE = new Set(["40P01", "40001"]);
 const MAX_ATTEMPTS = 5;
-const BATCHES_IN_FLIGHT = 4;
+/**
+ * One batch at a time per process: a batch holds every account lock it took until it commits,
+ * and two batches of one process locking the hot master account and different wallets in
+ * different orders would deadlock each other (found only after deadlock_timeout). Group commit
+ * still folds everything that arrives meanwhile into the next batch.
+ */
+const BATCHES_IN_FLIGHT = 1;
 /**
  * Each item runs in a savepoint (a subtransaction). Past 64 of them PostgreSQL's per-backend
  * subtransaction cache overflows and every visibility check slows down, so batches stay below.
@@ -733,13 +739,17 @@ class PostgresWriteTx implements WriteTx {
     });
   }
 
-  /** Locks the accounts in id order, the one order every process uses, so none deadlock. */
+  /**
+   * Locks the accounts in one order every process uses: the tenant's own accounts (master,
+   * chain) first, then wallets, each by id. A transaction then waits for a hot master account
+   * before it holds any wallet, which keeps concurrent batches out of lock cycles.
+   */
   async #lock(tenantId: string, currency: string, ownerKeys: string[]): Promise<Map<string, AccountRecord>> {
     const locked = await rows<AccountRow & { owner_key: string }>(
       this.client,
       "lock-accounts",
       `SELECT ${ACCOUNT_COLUMNS}, a.owner_key FROM accounts a
-       WHERE a.tenant_id = $1 AND a.currency = $2 AND a.owner_key = ANY($3::text[]) ORDER BY a.id FOR UPDATE`,
+       WHERE a.tenant_id = $1 AND a.currency = $2 AND a.owner_key = ANY($3::text[]) ORDER BY a.owner_kind = 'wallet', a.id FOR UPDATE`,
       [tenantId, currency, ownerKeys],
     );
     return new Map(locked.map((row) => [row.owner_key, accountFromRow(row)]));
@@ -761,7 +771,7 @@ class PostgresWriteTx implements WriteTx {
       const locked = await rows<AccountRow & { owner_key: string }>(
         this.client,
         "lock-accounts-by-id",
-        `SELECT ${ACCOUNT_COLUMNS}, a.owner_key FROM accounts a WHERE a.id = ANY($1::uuid[]) ORDER BY a.id FOR UPDATE`,
+        `SELECT ${ACCOUNT_COLUMNS}, a.owner_key FROM accounts a WHERE a.id = ANY($1::uuid[]) ORDER BY a.owner_kind = 'wallet', a.id FOR UPDATE`,
         [uncached],
       );
       for (const row of locked) this.#remember(`${row.tenant_id}/${row.currency}/${row.owner_key}`, accountFromRow(row));
