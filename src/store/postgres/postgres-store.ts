@@ -99,12 +99,12 @@ const LISTEN_RETRY_MS = 1000;
 const RETRYABLE = new Set(["40P01", "40001"]);
 const MAX_ATTEMPTS = 5;
 /**
- * One batch at a time per process: a batch holds every account lock it took until it commits,
- * and two batches of one process locking the hot master account and different wallets in
- * different orders would deadlock each other (found only after deadlock_timeout). Group commit
- * still folds everything that arrives meanwhile into the next batch.
+ * Batches in flight per process: more overlap one batch's round trips with another's commit.
+ * Each batch holds its account locks until it commits; locking tenant accounts before wallets
+ * (see #lock) keeps the usual movements, which all pass through the master account, from
+ * forming lock cycles between batches. A rarer cycle is found by PostgreSQL and retried.
  */
-const BATCHES_IN_FLIGHT = 1;
+const BATCHES_IN_FLIGHT = 4;
 /**
  * Each item runs in a savepoint (a subtransaction). Past 64 of them PostgreSQL's per-backend
  * subtransaction cache overflows and every visibility check slows down, so batches stay below.
