@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { runScenario } from "./lib/cleanup.js";
 import { createDatabase } from "./lib/database.js";
 import { createTenant, deposit, jsonHeaders, request } from "./lib/fixtures.js";
-import { type LoadResult, measure, median, round } from "./lib/load.js";
+import { type LoadResult, measure, median, quietRounds, round, roundsLabel } from "./lib/load.js";
 import { profileMarkdown, summarizeProfiles } from "./lib/profile.js";
 import { flags, log, machine, markdownTable, positiveInteger, publish, storeKind, verdict } from "./lib/report.js";
 import { type ServerProcess, startBareServer, startWalletServer } from "./lib/server.js";
@@ -35,6 +35,8 @@ const TARGET_P99_RATIO = 1.5;
 const row = (side: Side) => [side.rps, side.p50Ms, side.p99Ms, side.cpuUsPerRequest, side.rssMaxMiB, side.postgresCores, side.otherCores];
 
 interface Side {
+  /** Rounds the medians are taken over: those measured while the machine was otherwise quiet (or all). */
+  rounds: number;
   rps: number;
   p50Ms: number;
   p99Ms: number;
@@ -102,11 +104,13 @@ runScenario(async () => {
     const order = index % 2 === 0 ? (["real", "bare"] as const) : (["bare", "real"] as const);
     for (const name of order) results[name].push(await run(name, name === "real" ? real : bare));
   }
+  const serverErrors = real.errorLines().length + bare.errorLines().length;
   await bare.stop();
   await real.stop();
   await database.drop();
 
   const side = (list: LoadResult[]): Side => ({
+    rounds: list.length,
     rps: round(median(list.map((result) => result.rps)), 0),
     p50Ms: round(median(list.map((result) => result.latencyMs.p50))),
     p99Ms: round(median(list.map((result) => result.latencyMs.p99))),
@@ -115,8 +119,8 @@ runScenario(async () => {
     postgresCores: median(list.map((result) => result.machine.postgresCores)),
     otherCores: median(list.map((result) => result.machine.otherCores)),
   });
-  const realSide = side(results.real);
-  const bareSide = side(results.bare);
+  const realSide = side(quietRounds(results.real));
+  const bareSide = side(quietRounds(results.bare));
   const rpsRatio = round(realSide.rps / bareSide.rps);
   const p99Ratio = round(realSide.p99Ms / bareSide.p99Ms);
   const failures = [...results.real, ...results.bare].reduce((sum, result) => sum + result.non2xx + result.errors + result.timeouts, 0);
@@ -138,11 +142,12 @@ runScenario(async () => {
     ratios: { rps: rpsRatio, p50: round(realSide.p50Ms / bareSide.p50Ms), p99: p99Ratio },
     targets,
     failedRequests: failures,
+    serverErrors,
     rounds: { real: results.real, bare: results.bare },
     ...(profiles ? { profiles } : {}),
   };
   const markdown = [
-    `### Balance reads, ${store} (median of ${rounds} rounds, ${load.connections} connections, ${load.seconds} s each)`,
+    `### Balance reads, ${store}: medians (real: ${roundsLabel(results.real)}; bare: ${roundsLabel(results.bare)}), ${load.connections} connections, ${load.seconds} s each`,
     "",
     markdownTable(
       ["server", "req/s", "p50 ms", "p99 ms", "server CPU µs/req", "RSS max MiB", "PostgreSQL cores", "other cores"],
@@ -167,5 +172,5 @@ runScenario(async () => {
     ...(profiles ? ["", "Real server:", profileMarkdown(profiles.real), "", "Bare server:", profileMarkdown(profiles.bare)] : []),
   ].join("\n");
   publish(`balances-${store}`, options.json, result, markdown);
-  return failures === 0;
+  return failures === 0 && serverErrors === 0;
 });

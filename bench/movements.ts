@@ -9,7 +9,7 @@ import { type LoadResult, measure, round } from "./lib/load.js";
 import { type ActivitySample, sampleActivity } from "./lib/pg-activity.js";
 import { type ProfileSummary, profileMarkdown, summarizeProfiles } from "./lib/profile.js";
 import { flags, log, machine, markdownTable, positiveInteger, publish, storeKind, verdict } from "./lib/report.js";
-import { processTree, sleep, startWalletServer } from "./lib/server.js";
+import { processTree, startWalletServer, waitIdle } from "./lib/server.js";
 import { countSyncs } from "./lib/syncs.js";
 
 /**
@@ -50,6 +50,8 @@ interface HttpRun {
   acknowledged: number;
   inHistories: number;
   verify: { ok: boolean };
+  /** Error log lines of the server during the run (set-up, load, the counting afterwards). */
+  serverErrors: { count: number; first: string[] };
   /** SQLite only, where perf works: the server's sync calls, and movements per sync (mean batch size). */
   commits?: { syncsPerSecond: number; movementsPerSync: number };
   /** PostgreSQL only: what the database's backends were doing during the load (incl. warm-up). */
@@ -91,7 +93,7 @@ runScenario(async () => {
           value: round(best.movementsPerSecond / baselinePerSecond, 2),
           met: best.movementsPerSecond >= TARGET_PGBENCH_MULTIPLE * baselinePerSecond,
         };
-  const valid = runs.every((run) => run.verify.ok && run.inHistories >= run.acknowledged);
+  const valid = runs.every((run) => run.verify.ok && run.inHistories >= run.acknowledged && run.load.non2xx === 0);
   const result = {
     scenario: "movements",
     store,
@@ -129,7 +131,7 @@ runScenario(async () => {
           run.load.server?.cpuCores ?? "",
           run.load.machine.postgresCores,
           run.load.machine.otherCores,
-          `${run.verify.ok ? "ok" : "FAILED"}; ${run.inHistories}/${run.acknowledged} acknowledged found`,
+          `${run.verify.ok ? "ok" : "FAILED"}; ${run.inHistories}/${run.acknowledged} acknowledged found; ${run.serverErrors.count} server errors`,
           run.commits ? `${run.commits.syncsPerSecond}/s (${run.commits.movementsPerSync} movements each)` : "",
         ]),
       ],
@@ -211,8 +213,8 @@ async function httpRun(store: StoreKind, workers: number, walletCount: number): 
       `status ${JSON.stringify(load.statusCodes)}, errors ${load.errors}, server ${JSON.stringify(load.server)}, machine ${JSON.stringify(load.machine)}`,
   );
 
-  // Requests still in flight when the load stopped finish now; then count what the ledger holds.
-  await sleep(1000);
+  // Requests still queued when the load stopped finish now; then count what the ledger holds.
+  await waitIdle(server);
   let inHistories = 0;
   await inParallel(externalIds, 20, async (externalId) => {
     const history = await request<{ pagination: { total: number } }>(server.url, "POST", "/wallets/transfer-history/", tenant.apiKey, {
@@ -223,6 +225,8 @@ async function httpRun(store: StoreKind, workers: number, walletCount: number): 
   });
   const setupMovements = walletCount;
   inHistories -= setupMovements;
+  const serverErrors = server.errorLines();
+  if (serverErrors.length > 0) log(`the server logged ${serverErrors.length} errors; the first: ${serverErrors[0]?.slice(0, 600)}`);
   await server.stop();
   const report = await verify(database.url);
   log(`verify: ${JSON.stringify(report)}; ${inHistories} movements in the histories, ${acknowledged} acknowledged`);
@@ -236,6 +240,7 @@ async function httpRun(store: StoreKind, workers: number, walletCount: number): 
     acknowledged,
     inHistories,
     verify: report,
+    serverErrors: { count: serverErrors.length, first: serverErrors.slice(0, 3).map((line) => line.slice(0, 2000)) },
     ...(commits ? { commits } : {}),
     ...(pgActivity ? { pgActivity } : {}),
     ...(profiles ? { profiles } : {}),

@@ -5,7 +5,7 @@ import { BULK_AMOUNT, externalIdOf, type LoadStats, loadThroughStore, loadWithSq
 import { runScenario } from "./lib/cleanup.js";
 import { type BenchDatabase, createDatabase } from "./lib/database.js";
 import { createTenant, jsonHeaders, request, verify } from "./lib/fixtures.js";
-import { type LoadResult, measure, median, round } from "./lib/load.js";
+import { type LoadResult, measure, median, quietRounds, round, roundsLabel } from "./lib/load.js";
 import { profileMarkdown, summarizeProfiles } from "./lib/profile.js";
 import { flags, log, machine, markdownTable, positiveInteger, publish, storeKind, verdict } from "./lib/report.js";
 import { type ServerProcess, startWalletServer } from "./lib/server.js";
@@ -80,6 +80,7 @@ runScenario(async () => {
     const order = index % 2 === 0 ? populations : [...populations].reverse();
     for (const population of order) population.results.push(await readBalances(population));
   }
+  const serverErrors = populations.reduce((sum, population) => sum + (population.server?.errorLines().length ?? 0), 0);
   for (const population of populations) await population.server?.stop();
 
   const largest = populations[1] as Population;
@@ -93,14 +94,15 @@ runScenario(async () => {
 
   const sides = populations.map((population) => ({
     wallets: population.wallets,
-    rps: round(median(population.results.map((result) => result.rps)), 0),
-    p50Ms: round(median(population.results.map((result) => result.latencyMs.p50))),
-    p99Ms: round(median(population.results.map((result) => result.latencyMs.p99))),
-    cpuUsPerRequest: round(median(population.results.map((result) => result.server?.cpuUsPerRequest ?? Number.NaN)), 1),
+    roundsUsed: roundsLabel(population.results),
+    rps: round(median(quietRounds(population.results).map((result) => result.rps)), 0),
+    p50Ms: round(median(quietRounds(population.results).map((result) => result.latencyMs.p50))),
+    p99Ms: round(median(quietRounds(population.results).map((result) => result.latencyMs.p99))),
+    cpuUsPerRequest: round(median(quietRounds(population.results).map((result) => result.server?.cpuUsPerRequest ?? Number.NaN)), 1),
     rssStartMiB: population.rssStartMiB ?? 0,
     rssMaxMiB: Math.max(...population.results.map((result) => result.server?.rssMaxMiB ?? 0)),
-    postgresCores: median(population.results.map((result) => result.machine.postgresCores)),
-    otherCores: median(population.results.map((result) => result.machine.otherCores)),
+    postgresCores: median(quietRounds(population.results).map((result) => result.machine.postgresCores)),
+    otherCores: median(quietRounds(population.results).map((result) => result.machine.otherCores)),
     loads: population.loads,
     rounds: population.results,
     ...(profileDir ? { profiles: summarizeProfiles(join(profileDir, String(population.wallets))) } : {}),
@@ -127,11 +129,12 @@ runScenario(async () => {
       cpuPerRequest: round(second.cpuUsPerRequest / first.cpuUsPerRequest),
     },
     target,
+    serverErrors,
     ...(report ? { verify: report } : {}),
     ...(profileDir ? { profiles: Object.fromEntries(sides.map((side) => [`wallets=${side.wallets}`, side.profiles])) } : {}),
   };
   const markdown = [
-    `### Scale, ${store}: balance reads of random wallets (median of ${rounds} rounds, ${result.settings.connections} connections, ${result.settings.seconds} s each)`,
+    `### Scale, ${store}: balance reads of random wallets, medians (${populations.map((population) => `${population.wallets}: ${roundsLabel(population.results)}`).join("; ")}), ${result.settings.connections} connections, ${result.settings.seconds} s each`,
     "",
     markdownTable(
       [
@@ -166,7 +169,7 @@ runScenario(async () => {
   ].join("\n");
   publish(`scale-${store}`, options.json, result, markdown);
   const failures = populations.flatMap((population) => population.results).reduce((sum, run) => sum + run.non2xx + run.errors, 0);
-  return failures === 0 && (report?.ok ?? true);
+  return failures === 0 && serverErrors === 0 && (report?.ok ?? true);
 });
 
 interface Population {

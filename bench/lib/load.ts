@@ -188,6 +188,23 @@ export function machineBusySeconds(): number {
 }
 
 const QUIET_CORES = Number(process.env.BENCH_QUIET_CORES ?? "0.25");
+
+/**
+ * The rounds measured while the rest of the machine stayed below BENCH_QUIET_CORES, or all of
+ * them when none did: medians over rounds use these (every round stays in the JSON result).
+ */
+export function quietRounds(results: LoadResult[]): LoadResult[] {
+  const quiet = results.filter(isQuiet);
+  return quiet.length > 0 ? quiet : results;
+}
+
+export const isQuiet = (result: LoadResult) => result.machine.otherCores <= QUIET_CORES;
+
+/** "2 of 3 quiet rounds", or "3 rounds, none quiet". */
+export function roundsLabel(results: LoadResult[]): string {
+  const quiet = results.filter(isQuiet).length;
+  return quiet > 0 ? `${quiet} of ${results.length} quiet rounds` : `${results.length} rounds, none quiet`;
+}
 const QUIET_WAIT_SECONDS = Number(process.env.BENCH_QUIET_WAIT_SECONDS ?? "120");
 
 /**

@@ -18,6 +18,8 @@ export interface ServerProcess {
   rssMiB(): number;
   /** CPU time (user + system) of the process and its children so far, in seconds. */
   cpuSeconds(): number;
+  /** Log lines at level error or fatal the server has written so far (pino JSON, level >= 50). */
+  errorLines(): string[];
   stop(): Promise<void>;
 }
 
@@ -49,16 +51,27 @@ async function startNodeProcess(args: string[], env: Record<string, string>): Pr
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env: { ...process.env, ...env, PORT: String(port), HOST },
-    // The server's own output goes to our stderr, so stdout stays the result.
-    stdio: ["ignore", process.stderr, process.stderr],
+    stdio: ["ignore", "pipe", "pipe"],
   });
   const pid = child.pid;
   if (pid === undefined) throw new Error(`could not start ${args.join(" ")}`);
+  // The server's own output goes to our stderr, so stdout stays the result; errors are counted.
+  const errorLines: string[] = [];
+  for (const stream of [child.stdout, child.stderr]) {
+    stream?.setEncoding("utf8");
+    let pending = "";
+    stream?.on("data", (chunk: string) => {
+      process.stderr.write(chunk);
+      const lines = (pending + chunk).split("\n");
+      pending = lines.pop() ?? "";
+      for (const line of lines) if (/"level":(5|6)\d/.test(line)) errorLines.push(line);
+    });
+  }
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   const stop = onCleanup(() => stopProcess(child, exited));
   const url = `http://${HOST}:${port}`;
   await waitReady(url, child, Number(env.WORKERS ?? "1"));
-  return { pid, url, rssMiB: () => treeRssMiB(pid), cpuSeconds: () => treeCpuSeconds(pid), stop };
+  return { pid, url, rssMiB: () => treeRssMiB(pid), cpuSeconds: () => treeCpuSeconds(pid), errorLines: () => [...errorLines], stop };
 }
 
 async function stopProcess(child: ChildProcess, exited: Promise<void>): Promise<void> {
@@ -94,6 +107,18 @@ async function waitReady(url: string, child: ChildProcess, workers: number): Pro
       return;
     }
     await sleep(100);
+  }
+}
+
+/** Waits until the server has finished what it was doing (its CPU use stays near zero), up to a limit. */
+export async function waitIdle(server: ServerProcess, limitMs = 60_000): Promise<void> {
+  const deadline = Date.now() + limitMs;
+  let before = server.cpuSeconds();
+  while (Date.now() < deadline) {
+    await sleep(500);
+    const now = server.cpuSeconds();
+    if (now - before < 0.02) return;
+    before = now;
   }
 }
 
