@@ -99,12 +99,12 @@ const LISTEN_RETRY_MS = 1000;
 const RETRYABLE = new Set(["40P01", "40001"]);
 const MAX_ATTEMPTS = 5;
 /**
- * Batches in flight per process: more overlap one batch's round trips with another's commit.
- * Each batch holds its account locks until it commits; locking tenant accounts before wallets
- * (see #lock) keeps the usual movements, which all pass through the master account, from
- * forming lock cycles between batches. A rarer cycle is found by PostgreSQL and retried.
+ * One batch at a time per process. A batch holds its row locks, and its advisory locks (which a
+ * rolled-back savepoint does not release), until it commits; two batches of one process could
+ * otherwise deadlock on the hot master account again and again. Group commit still folds
+ * everything that arrives meanwhile into the next batch.
  */
-const BATCHES_IN_FLIGHT = 4;
+const BATCHES_IN_FLIGHT = 1;
 /**
  * Each item runs in a savepoint (a subtransaction). Past 64 of them PostgreSQL's per-backend
  * subtransaction cache overflows and every visibility check slows down, so batches stay below.
