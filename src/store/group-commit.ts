@@ -17,6 +17,7 @@ export type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown
 export type BatchRunner<Tx> = (items: BatchItem<Tx>[]) => Promise<Outcome[]>;
 
 export const MAX_BATCH_ITEMS = 8190;
+const DRAIN_POLL_MS = 5;
 
 export interface CommitStats {
   /** Transactions committed or attempted. */
@@ -40,6 +41,13 @@ export class GroupCommitter<Tx> {
     private readonly maxBatchesInFlight = 1,
     private readonly maxItemsPerBatch = MAX_BATCH_ITEMS,
   ) {}
+
+  /** Resolves once nothing is queued or committing: what a store waits for before it closes. */
+  async drain(): Promise<void> {
+    while (this.#queue.length > 0 || this.#batchesInFlight > 0 || this.#scheduled) {
+      await new Promise((resolve) => setTimeout(resolve, DRAIN_POLL_MS));
+    }
+  }
 
   submit<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {

@@ -154,6 +154,8 @@ export class PostgresStore implements Store {
   }
 
   async close(): Promise<void> {
+    // Movements already queued are committed and answered, not dropped with the pool.
+    await this.#committer.drain();
     this.#eventListeners.clear();
     await this.#listener?.end().catch(() => undefined);
     await this.#pool.end();

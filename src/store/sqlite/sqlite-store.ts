@@ -120,6 +120,8 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    // Movements already queued are committed and answered, not dropped with the connection.
+    await this.#committer.drain();
     this.#reader.close();
     this.#writer.close();
   }
