@@ -15,21 +15,20 @@ export interface Flag {
 
 export function flags<T extends Record<string, Flag>>(scenario: string, spec: T): { [K in keyof T]: string } & { json: boolean } {
   const options = Object.fromEntries(Object.entries(spec).map(([name, flag]) => [name, { type: flag.type }]));
-  const { values } = parseArgs<ParseArgsConfig>({
+  const values = parseArgs<ParseArgsConfig>({
     args: process.argv.slice(2),
     options: { ...options, help: { type: "boolean" }, json: { type: "boolean" } } as ParseArgsConfig["options"],
     strict: true,
-  });
-  if ((values as Record<string, unknown>).help) {
+  }).values as Record<string, string | boolean | undefined>;
+  if (values.help) {
     const lines = Object.entries(spec).map(
       ([name, flag]) => `  --${name.padEnd(14)} ${flag.description} (default: ${flag.default ?? "none"})`,
     );
     console.log(`usage: npm run bench:${scenario} -- [flags]\n${lines.join("\n")}\n  --json           print only the JSON result`);
     process.exit(0);
   }
-  const values_ = values as Record<string, string | boolean | undefined>;
-  const result: Record<string, unknown> = { json: values_.json === true };
-  for (const [name, flag] of Object.entries(spec)) result[name] = String(values_[name] ?? flag.default ?? "");
+  const result: Record<string, unknown> = { json: values.json === true };
+  for (const [name, flag] of Object.entries(spec)) result[name] = String(values[name] ?? flag.default ?? "");
   return result as { [K in keyof T]: string } & { json: boolean };
 }
 
