@@ -134,6 +134,14 @@ export class SqliteStore implements Store {
     return this.#committer.submit(work);
   }
 
+  /**
+   * Every write on the writer connection goes through the group committer, including these
+   * bookkeeping ones: it is the one place that owns the connection's transactions.
+   */
+  #direct<T>(statement: (db: Database.Database) => T): Promise<T> {
+    return this.write(async () => statement(this.#writer));
+  }
+
   async #runBatch(items: BatchItem<WriteTx>[]): Promise<Outcome[]> {
     const db = this.#writer;
     db.exec("BEGIN IMMEDIATE");
@@ -167,9 +175,8 @@ export class SqliteStore implements Store {
   }
 
   async insertTenant(tenant: TenantRecord): Promise<void> {
-    this.#writer
-      .prepare("INSERT INTO tenants (id, name, created_at, unknown_rollback) VALUES (?, ?, ?, ?)")
-      .run(tenant.id, tenant.name, tenant.createdAt, tenant.unknownRollback);
+    const sql = "INSERT INTO tenants (id, name, created_at, unknown_rollback) VALUES (?, ?, ?, ?)";
+    await this.#direct((db) => db.prepare(sql).run(tenant.id, tenant.name, tenant.createdAt, tenant.unknownRollback));
   }
 
   async findTenant(id: string): Promise<TenantRecord | undefined> {
@@ -178,13 +185,13 @@ export class SqliteStore implements Store {
   }
 
   async setUnknownRollbackPolicy(tenantId: string, policy: UnknownRollbackPolicy): Promise<boolean> {
-    return this.#writer.prepare("UPDATE tenants SET unknown_rollback = ? WHERE id = ?").run(policy, tenantId).changes === 1;
+    const sql = "UPDATE tenants SET unknown_rollback = ? WHERE id = ?";
+    return (await this.#direct((db) => db.prepare(sql).run(policy, tenantId))).changes === 1;
   }
 
   async insertApiKey(key: ApiKeyRecord): Promise<void> {
-    this.#writer
-      .prepare("INSERT INTO api_keys (id, tenant_id, key_hash, scopes, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?)")
-      .run(key.id, key.tenantId, key.keyHash, key.scopes.join(","), key.createdAt, key.revokedAt);
+    const sql = "INSERT INTO api_keys (id, tenant_id, key_hash, scopes, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?)";
+    await this.#direct((db) => db.prepare(sql).run(key.id, key.tenantId, key.keyHash, key.scopes.join(","), key.createdAt, key.revokedAt));
   }
 
   async findApiKeyByHash(keyHash: string): Promise<ApiKeyRecord | undefined> {
@@ -204,14 +211,15 @@ export class SqliteStore implements Store {
   }
 
   async revokeApiKey(id: string, revokedAt: string): Promise<boolean> {
-    const result = this.#writer.prepare("UPDATE api_keys SET revoked_at = coalesce(revoked_at, ?) WHERE id = ?").run(revokedAt, id);
-    return result.changes === 1;
+    const sql = "UPDATE api_keys SET revoked_at = coalesce(revoked_at, ?) WHERE id = ?";
+    return (await this.#direct((db) => db.prepare(sql).run(revokedAt, id))).changes === 1;
   }
 
   async insertClient(client: ClientRecord): Promise<void> {
-    this.#writer
-      .prepare("INSERT INTO oauth_clients (client_id, tenant_id, secret_hash, scopes, created_at) VALUES (?, ?, ?, ?, ?)")
-      .run(client.clientId, client.tenantId, client.secretHash, client.scopes.join(","), client.createdAt);
+    const sql = "INSERT INTO oauth_clients (client_id, tenant_id, secret_hash, scopes, created_at) VALUES (?, ?, ?, ?, ?)";
+    await this.#direct((db) =>
+      db.prepare(sql).run(client.clientId, client.tenantId, client.secretHash, client.scopes.join(","), client.createdAt),
+    );
   }
 
   async findClient(clientId: string): Promise<ClientRecord | undefined> {
@@ -230,8 +238,10 @@ export class SqliteStore implements Store {
   }
 
   async getOrInsertSetting(name: string, value: string): Promise<string> {
-    this.#writer.prepare("INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING").run(name, value);
-    return (this.#writer.prepare("SELECT value FROM settings WHERE name = ?").get(name) as { value: string }).value;
+    return this.#direct((db) => {
+      db.prepare("INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING").run(name, value);
+      return (db.prepare("SELECT value FROM settings WHERE name = ?").get(name) as { value: string }).value;
+    });
   }
 
   async findWallet(tenantId: string, lookup: WalletLookup): Promise<WalletRecord | undefined> {
@@ -313,7 +323,7 @@ export class SqliteStore implements Store {
 
   async deleteExpiredIdempotencyRecords(now: string, limit: number): Promise<number> {
     const sql = "DELETE FROM idempotency_keys WHERE rowid IN (SELECT rowid FROM idempotency_keys WHERE expires_at <= ? LIMIT ?)";
-    return this.#writer.prepare(sql).run(now, limit).changes;
+    return (await this.#direct((db) => db.prepare(sql).run(now, limit))).changes;
   }
 
   async listEvents(tenantId: string, afterSeq: number, walletUuid: string | undefined, limit: number): Promise<EventRecord[]> {
@@ -332,11 +342,10 @@ export class SqliteStore implements Store {
   }
 
   async insertWebhookEndpoint(endpoint: WebhookEndpointRecord): Promise<void> {
-    await this.write(async () => {
-      this.#writer
-        .prepare("INSERT INTO webhook_endpoints (id, tenant_id, url, secret, created_at, disabled_at) VALUES (?, ?, ?, ?, ?, ?)")
-        .run(endpoint.id, endpoint.tenantId, endpoint.url, endpoint.secret, endpoint.createdAt, endpoint.disabledAt);
-    });
+    const sql = "INSERT INTO webhook_endpoints (id, tenant_id, url, secret, created_at, disabled_at) VALUES (?, ?, ?, ?, ?, ?)";
+    await this.#direct((db) =>
+      db.prepare(sql).run(endpoint.id, endpoint.tenantId, endpoint.url, endpoint.secret, endpoint.createdAt, endpoint.disabledAt),
+    );
   }
 
   async listWebhookEndpoints(tenantId: string): Promise<WebhookEndpointRecord[]> {
@@ -345,12 +354,12 @@ export class SqliteStore implements Store {
 
   disableWebhookEndpoint(tenantId: string, id: string, disabledAt: string): Promise<boolean> {
     const sql = "UPDATE webhook_endpoints SET disabled_at = ? WHERE tenant_id = ? AND id = ? AND disabled_at IS NULL";
-    return this.write(async () => this.#writer.prepare(sql).run(disabledAt, tenantId, id).changes === 1);
+    return this.#direct((db) => db.prepare(sql).run(disabledAt, tenantId, id).changes === 1);
   }
 
   claimDueDeliveries(now: string, leaseUntil: string, limit: number): Promise<ClaimedDelivery[]> {
-    return this.write(async () => {
-      const claimed = this.#writer
+    return this.#direct((db) => {
+      const claimed = db
         .prepare(
           `UPDATE webhook_deliveries SET locked_until = @leaseUntil WHERE rowid IN (
              SELECT rowid FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= @now
@@ -358,7 +367,7 @@ export class SqliteStore implements Store {
            RETURNING event_id, endpoint_id`,
         )
         .all({ now, leaseUntil, limit }) as { event_id: string; endpoint_id: string }[];
-      const details = this.#writer.prepare(
+      const details = db.prepare(
         `SELECT d.event_id, d.endpoint_id, d.attempts, d.created_at, e.type AS event_type, e.payload, w.url, w.secret
          FROM webhook_deliveries d JOIN events e ON e.id = d.event_id JOIN webhook_endpoints w ON w.id = d.endpoint_id
          WHERE d.event_id = ? AND d.endpoint_id = ?`,
@@ -371,7 +380,7 @@ export class SqliteStore implements Store {
     const sql = `UPDATE webhook_deliveries SET status = @status, attempts = @attempts, next_attempt_at = @nextAttemptAt,
       last_status_code = @lastStatusCode, last_error = @lastError, delivered_at = @deliveredAt, locked_until = NULL
       WHERE event_id = @eventId AND endpoint_id = @endpointId`;
-    await this.write(async () => void this.#writer.prepare(sql).run({ ...outcome, eventId, endpointId }));
+    await this.#direct((db) => db.prepare(sql).run({ ...outcome, eventId, endpointId }));
   }
 
   async listDeliveries(tenantId: string, status: DeliveryStatus | undefined, limit: number, offset: number): Promise<DeliveryRecord[]> {
@@ -382,7 +391,7 @@ export class SqliteStore implements Store {
   redeliver(tenantId: string, eventId: string, now: string): Promise<number> {
     const sql = `UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = ?, locked_until = NULL
       WHERE tenant_id = ? AND event_id = ?`;
-    return this.write(async () => this.#writer.prepare(sql).run(now, tenantId, eventId).changes);
+    return this.#direct((db) => db.prepare(sql).run(now, tenantId, eventId).changes);
   }
 
   async withLedgerSnapshot<T>(visit: (accounts: ReplayAccount[], transfers: AsyncIterable<ReplayTransfer>) => Promise<T>): Promise<T> {
