@@ -1,9 +1,13 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { runScenario } from "./lib/cleanup.js";
 import { createDatabase } from "./lib/database.js";
 import { createTenant, deposit, inParallel, jsonHeaders, request, verify } from "./lib/fixtures.js";
-import { measure, median, round } from "./lib/load.js";
+import { type LoadResult, measure, median, round } from "./lib/load.js";
+import { profileMarkdown, summarizeProfiles } from "./lib/profile.js";
 import { flags, log, machine, markdownTable, positiveInteger, publish, storeKind, verdict } from "./lib/report.js";
-import { startWalletServer } from "./lib/server.js";
+import { type ServerProcess, startWalletServer } from "./lib/server.js";
 
 /**
  * Casino money movement: durable bets per second through POST /games/bets/ (each its own
@@ -11,7 +15,9 @@ import { startWalletServer } from "./lib/server.js";
  * (8 190 payouts per request, one transaction each), movements per second. The ledger is
  * verified afterwards.
  *
- *   npm run bench:games -- --store sqlite|postgres [--duration 10] [--connections 100] [--batches 5]
+ *   npm run bench:games -- --store sqlite|postgres [--duration 10] [--connections 100] [--batches 5] [--profile]
+ *
+ * --duration 0 skips the bets and measures batches only.
  */
 
 const options = flags("games", {
@@ -22,6 +28,7 @@ const options = flags("games", {
   connections: { type: "string", default: "100", description: "autocannon connections for the bets" },
   batches: { type: "string", default: "5", description: "batch requests measured, one after another" },
   "batch-size": { type: "string", default: "8190", description: "movements per batch request" },
+  profile: { type: "boolean", description: "CPU-profile the server (node --cpu-prof) and print its top frames" },
 });
 
 const TARGETS = { sqlite: 100_000, postgres: 30_000 };
@@ -33,7 +40,8 @@ runScenario(async () => {
   const batchSize = positiveInteger(options["batch-size"], "batch-size");
   const database = await createDatabase(store, "games");
   const tenant = await createTenant(database.url);
-  const server = await startWalletServer({ databaseUrl: database.url });
+  const profileDir = options.profile === "true" ? mkdtempSync(join(tmpdir(), "wallet-bench-profile-")) : undefined;
+  const server = await startWalletServer({ databaseUrl: database.url, cpuProfileDir: profileDir });
   const externalIds = Array.from({ length: wallets }, (_, index) => `bench-player-${index}`);
   log(`funding the master account and ${wallets} wallets`);
   await deposit(server.url, tenant, { master: true }, CURRENCY, "1000000000", "bench-master");
@@ -46,32 +54,7 @@ runScenario(async () => {
     });
   });
 
-  log("bets");
-  let betNumber = 0;
-  const bets = await measure({
-    url: server.url,
-    connections: positiveInteger(options.connections, "connections"),
-    pipelining: 1,
-    warmupSeconds: Number(options.warmup),
-    seconds: Number(options.duration),
-    server,
-    request: {
-      method: "POST",
-      path: "/games/bets/",
-      headers: jsonHeaders(tenant.apiKey),
-      body: () => {
-        betNumber += 1;
-        const externalId = externalIds[betNumber % wallets];
-        return JSON.stringify({
-          external_id: externalId,
-          currency: CURRENCY,
-          amount: "0.01",
-          transaction_id: `bet-${betNumber}`,
-          round_id: `round-${betNumber}`,
-        });
-      },
-    },
-  });
+  const bets = Number(options.duration) > 0 ? await measureBets(server, tenant.apiKey, externalIds) : undefined;
 
   log(`batches of ${batchSize}`);
   const batchSeconds: number[] = [];
@@ -88,6 +71,7 @@ runScenario(async () => {
     if (answer.json.succeeded !== batchSize) throw new Error(`a batch committed ${answer.json.succeeded} of ${batchSize}`);
   }
   await server.stop();
+  const profiles = profileDir ? summarizeProfiles(profileDir) : undefined;
   const ledger = await verify(database.url);
   await database.drop();
 
@@ -96,7 +80,7 @@ runScenario(async () => {
     scenario: "games",
     store,
     machine: machine(),
-    bets: {
+    bets: bets && {
       perSecond: round(bets.rps, 0),
       latencyMs: bets.latencyMs,
       non2xx: bets.non2xx,
@@ -107,21 +91,52 @@ runScenario(async () => {
     batches: { size: batchSize, secondsEach: batchSeconds.map((seconds) => round(seconds)), medianMovementsPerSecond: batchPerSecond },
     target: { batchMovementsPerSecond: TARGETS[store], met: batchPerSecond >= TARGETS[store] },
     verify: ledger.ok,
+    ...(profiles ? { profiles } : {}),
   };
   const markdown = markdownTable(
     ["store", "durable bets/s", "bet p50 ms", "bet p99 ms", "batch movements/s (median)", "target", "verify"],
     [
       [
         store,
-        result.bets.perSecond,
-        bets.latencyMs.p50,
-        bets.latencyMs.p99,
+        bets ? round(bets.rps, 0) : "-",
+        bets?.latencyMs.p50 ?? "-",
+        bets?.latencyMs.p99 ?? "-",
         batchPerSecond,
         `${TARGETS[store]} ${verdict(result.target.met)}`,
         ledger.ok ? "ok" : "FAILED",
       ],
     ],
   );
-  publish("games", options.json, result, markdown);
-  return ledger.ok && bets.non2xx === 0;
+  publish("games", options.json, result, profiles ? [markdown, "", profileMarkdown(profiles)].join("\n") : markdown);
+  return ledger.ok && (bets?.non2xx ?? 0) === 0;
 });
+
+/** Durable bets per second: each its own transaction_id, answered after its group commit. */
+function measureBets(server: ServerProcess, apiKey: string, externalIds: string[]): Promise<LoadResult> {
+  log("bets");
+  let betNumber = 0;
+  return measure({
+    url: server.url,
+    connections: positiveInteger(options.connections, "connections"),
+    pipelining: 1,
+    warmupSeconds: Number(options.warmup),
+    seconds: Number(options.duration),
+    server,
+    request: {
+      method: "POST",
+      path: "/games/bets/",
+      headers: jsonHeaders(apiKey),
+      body: () => {
+        betNumber += 1;
+        const externalId = externalIds[betNumber % externalIds.length];
+        return JSON.stringify({
+          external_id: externalId,
+          currency: CURRENCY,
+          amount: "0.01",
+          transaction_id: `bet-${betNumber}`,
+          round_id: `round-${betNumber}`,
+        });
+      },
+    },
+  });
+}

@@ -77,6 +77,7 @@ import type {
   WithdrawalStatus,
   WriteTx,
 } from "../store.js";
+import { type FlushRows, WriteBehindTx } from "../write-behind.js";
 import { migrate } from "./migrations.js";
 
 // SQLite's LIKE ignores ASCII case, which is what a search box wants.
@@ -104,7 +105,7 @@ export class SqliteStore implements Store {
   readonly kind = "sqlite";
   readonly #writer: Database.Database;
   readonly #reader: Database.Database;
-  readonly #tx: SqliteWriteTx;
+  readonly #writeStatements: WriteStatements;
   readonly #committer: GroupCommitter<WriteTx>;
   readonly #statements;
   readonly #eventListeners = new Set<(tenantIds: ReadonlySet<string>) => void>();
@@ -114,7 +115,7 @@ export class SqliteStore implements Store {
     this.#writer = openConnection(file);
     migrate(this.#writer);
     this.#reader = openConnection(file);
-    this.#tx = new SqliteWriteTx(this.#writer);
+    this.#writeStatements = prepareWrites(this.#writer);
     this.#committer = new GroupCommitter<WriteTx>((items) => this.#runBatch(items));
     this.#statements = prepareReads(this.#reader);
   }
@@ -144,33 +145,25 @@ export class SqliteStore implements Store {
 
   async #runBatch(items: BatchItem<WriteTx>[]): Promise<Outcome[]> {
     const db = this.#writer;
+    const tx = new SqliteWriteTx(db, this.#writeStatements);
     db.exec("BEGIN IMMEDIATE");
-    this.#tx.endpointsKnown.clear();
     const outcomes: Outcome[] = [];
     try {
       for (const item of items) {
         // A savepoint per item: one item's failure undoes only its own writes.
-        db.exec("SAVEPOINT item");
         try {
-          outcomes.push({ ok: true, value: await item.work(this.#tx) });
-          db.exec("RELEASE item");
+          outcomes.push({ ok: true, value: await tx.atomically(() => item.work(tx)) });
         } catch (error) {
-          db.exec("ROLLBACK TO item");
-          db.exec("RELEASE item");
           outcomes.push({ ok: false, error });
         }
       }
+      await tx.flush();
       db.exec("COMMIT");
     } catch (error) {
       if (db.inTransaction) db.exec("ROLLBACK");
-      this.#tx.appendedTenants.clear();
       throw error;
     }
-    if (this.#tx.appendedTenants.size > 0) {
-      const tenants = new Set(this.#tx.appendedTenants);
-      this.#tx.appendedTenants.clear();
-      for (const listener of this.#eventListeners) listener(tenants);
-    }
+    if (tx.appendedTenants.size > 0) for (const listener of this.#eventListeners) listener(tx.appendedTenants);
     return outcomes;
   }
 
@@ -466,103 +459,100 @@ function prepareReads(db: Database.Database) {
   };
 }
 
-/** The writer's side of a batch. Only the group committer calls it, one item at a time. */
-class SqliteWriteTx implements WriteTx {
-  readonly #statements;
-  readonly #db: Database.Database;
-  #savepointDepth = 0;
+/** The writer connection's statements, prepared once. */
+function prepareWrites(db: Database.Database) {
+  return {
+    eventCounter: db.prepare("SELECT last_seq FROM event_counters WHERE tenant_id = ?"),
+    saveEventCounter: db.prepare(
+      `INSERT INTO event_counters (tenant_id, last_seq) VALUES (?, ?)
+       ON CONFLICT (tenant_id) DO UPDATE SET last_seq = excluded.last_seq`,
+    ),
+    insertEvent: db.prepare(
+      `INSERT INTO events (tenant_id, seq, id, type, wallet_uuid, payload, created_at)
+       VALUES (@tenantId, @seq, @id, @type, @walletUuid, @payload, @createdAt)`,
+    ),
+    activeEndpoints: db.prepare("SELECT id FROM webhook_endpoints WHERE tenant_id = ? AND disabled_at IS NULL ORDER BY created_at"),
+    insertDelivery: db.prepare(
+      `INSERT INTO webhook_deliveries (event_id, endpoint_id, tenant_id, status, attempts, next_attempt_at, created_at)
+       VALUES (@eventId, @endpointId, @tenantId, 'pending', 0, @createdAt, @createdAt)`,
+    ),
+    gameTransaction: db.prepare("SELECT * FROM game_transactions WHERE tenant_id = ? AND transaction_id = ?"),
+    saveGameTransaction: db.prepare(upsertSql(GAME_TRANSACTIONS, "sqlite")),
+    hold: db.prepare("SELECT * FROM holds WHERE tenant_id = ? AND id = ?"),
+    saveHold: db.prepare(upsertSql(HOLDS, "sqlite")),
+    withdrawal: db.prepare("SELECT * FROM withdrawals WHERE (@tenantId IS NULL OR tenant_id = @tenantId) AND id = @id"),
+    saveWithdrawal: db.prepare(upsertSql(WITHDRAWALS, "sqlite")),
+    idempotency: db.prepare("SELECT * FROM idempotency_keys WHERE scope = ? AND key = ?"),
+    saveIdempotency: db.prepare(upsertSql(IDEMPOTENCY_KEYS, "sqlite", IDEMPOTENCY_INSERT_CONDITION)),
+    wallet: Object.fromEntries(
+      Object.entries(LOOKUP_COLUMN).map(([by, column]) => [
+        by,
+        db.prepare(`SELECT ${WALLET_COLUMNS} FROM wallets w WHERE w.tenant_id = ? AND w.${column} = ?`),
+      ]),
+    ) as Record<WalletLookup["by"], Database.Statement>,
+    insertWallet: db.prepare(
+      `INSERT INTO wallets (id, wallet_id, tenant_id, name, external_id, created_at, updated_at)
+       VALUES (@id, @wallet_id, @tenant_id, @name, @external_id, @created_at, @updated_at)
+       ON CONFLICT (tenant_id, external_id) DO NOTHING`,
+    ),
+    account: db.prepare(
+      `SELECT ${ACCOUNT_COLUMNS} FROM accounts a WHERE a.tenant_id = ? AND a.owner_kind = ? AND ifnull(a.wallet_uuid, '') = ? AND a.currency = ?`,
+    ),
+    accountById: db.prepare(`SELECT ${ACCOUNT_COLUMNS} FROM accounts a WHERE a.id = ?`),
+    insertAccount: db.prepare(
+      `INSERT INTO accounts (id, tenant_id, owner_kind, wallet_uuid, currency, debits_must_not_exceed_credits,
+         credits_posted, debits_posted, credits_pending, debits_pending, version)
+       VALUES (@id, @tenant_id, @owner_kind, @wallet_uuid, @currency, @debits_must_not_exceed_credits,
+         @credits_posted, @debits_posted, @credits_pending, @debits_pending, @version)`,
+    ),
+    saveAccount: db.prepare(
+      `UPDATE accounts SET credits_posted = @credits_posted, debits_posted = @debits_posted,
+         credits_pending = @credits_pending, debits_pending = @debits_pending, version = @version WHERE id = @id`,
+    ),
+    insertTransfer: db.prepare(
+      `INSERT INTO transfers (id, tenant_id, currency, flag, debit_account_id, credit_account_id, amount, pending_id,
+         transfer_type, wallet_uuid, status, created_at)
+       VALUES (@id, @tenant_id, @currency, @flag, @debit_account_id, @credit_account_id, @amount, @pending_id,
+         @transfer_type, @wallet_uuid, @status, @created_at)`,
+    ),
+    setTransferStatus: db.prepare("UPDATE transfers SET status = ? WHERE id = ?"),
+    transfer: db.prepare("SELECT * FROM transfers WHERE id = ?"),
+    deposit: db.prepare("SELECT * FROM deposits WHERE currency = ? AND tx_hash = ?"),
+    saveDeposit: db.prepare(
+      `INSERT INTO deposits (id, tenant_id, wallet_uuid, currency, tx_hash, amount, confirmations, status, transfer_id, created_at, updated_at)
+       VALUES (@id, @tenant_id, @wallet_uuid, @currency, @tx_hash, @amount, @confirmations, @status, @transfer_id, @created_at, @updated_at)
+       ON CONFLICT (id) DO UPDATE SET confirmations = excluded.confirmations, status = excluded.status,
+         transfer_id = excluded.transfer_id, updated_at = excluded.updated_at`,
+    ),
+  };
+}
 
-  constructor(db: Database.Database) {
-    this.#db = db;
-    this.#statements = {
-      nextEventSeq: db.prepare(
-        `INSERT INTO event_counters (tenant_id, last_seq) VALUES (?, 1)
-         ON CONFLICT (tenant_id) DO UPDATE SET last_seq = last_seq + 1 RETURNING last_seq`,
-      ),
-      insertEvent: db.prepare(
-        `INSERT INTO events (tenant_id, seq, id, type, wallet_uuid, payload, created_at)
-         VALUES (@tenantId, @seq, @id, @type, @walletUuid, @payload, @createdAt)`,
-      ),
-      hasEndpoints: db.prepare("SELECT 1 FROM webhook_endpoints WHERE tenant_id = ? AND disabled_at IS NULL LIMIT 1"),
-      fanOutEvent: db.prepare(
-        `INSERT INTO webhook_deliveries (event_id, endpoint_id, tenant_id, status, attempts, next_attempt_at, created_at)
-         SELECT @id, id, tenant_id, 'pending', 0, @createdAt, @createdAt FROM webhook_endpoints
-         WHERE tenant_id = @tenantId AND disabled_at IS NULL`,
-      ),
-      gameTransaction: db.prepare("SELECT * FROM game_transactions WHERE tenant_id = ? AND transaction_id = ?"),
-      saveGameTransaction: db.prepare(upsertSql(GAME_TRANSACTIONS, "sqlite")),
-      hold: db.prepare("SELECT * FROM holds WHERE tenant_id = ? AND id = ?"),
-      saveHold: db.prepare(upsertSql(HOLDS, "sqlite")),
-      withdrawal: db.prepare("SELECT * FROM withdrawals WHERE (@tenantId IS NULL OR tenant_id = @tenantId) AND id = @id"),
-      saveWithdrawal: db.prepare(upsertSql(WITHDRAWALS, "sqlite")),
-      idempotency: db.prepare("SELECT * FROM idempotency_keys WHERE scope = ? AND key = ?"),
-      saveIdempotency: db.prepare(upsertSql(IDEMPOTENCY_KEYS, "sqlite", IDEMPOTENCY_INSERT_CONDITION)),
-      wallet: Object.fromEntries(
-        Object.entries(LOOKUP_COLUMN).map(([by, column]) => [
-          by,
-          db.prepare(`SELECT ${WALLET_COLUMNS} FROM wallets w WHERE w.tenant_id = ? AND w.${column} = ?`),
-        ]),
-      ) as Record<WalletLookup["by"], Database.Statement>,
-      insertWallet: db.prepare(
-        `INSERT INTO wallets (id, wallet_id, tenant_id, name, external_id, created_at, updated_at)
-         VALUES (@id, @wallet_id, @tenant_id, @name, @external_id, @created_at, @updated_at)
-         ON CONFLICT (tenant_id, external_id) DO NOTHING`,
-      ),
-      account: db.prepare(
-        `SELECT ${ACCOUNT_COLUMNS} FROM accounts a WHERE a.tenant_id = ? AND a.owner_kind = ? AND ifnull(a.wallet_uuid, '') = ? AND a.currency = ?`,
-      ),
-      accountById: db.prepare(`SELECT ${ACCOUNT_COLUMNS} FROM accounts a WHERE a.id = ?`),
-      insertAccount: db.prepare(
-        `INSERT INTO accounts (id, tenant_id, owner_kind, wallet_uuid, currency, debits_must_not_exceed_credits,
-           credits_posted, debits_posted, credits_pending, debits_pending, version)
-         VALUES (@id, @tenant_id, @owner_kind, @wallet_uuid, @currency, @debits_must_not_exceed_credits,
-           @credits_posted, @debits_posted, @credits_pending, @debits_pending, @version)`,
-      ),
-      saveAccount: db.prepare(
-        `UPDATE accounts SET credits_posted = @credits_posted, debits_posted = @debits_posted,
-           credits_pending = @credits_pending, debits_pending = @debits_pending, version = @version WHERE id = @id`,
-      ),
-      insertTransfer: db.prepare(
-        `INSERT INTO transfers (id, tenant_id, currency, flag, debit_account_id, credit_account_id, amount, pending_id,
-           transfer_type, wallet_uuid, status, created_at)
-         VALUES (@id, @tenant_id, @currency, @flag, @debit_account_id, @credit_account_id, @amount, @pending_id,
-           @transfer_type, @wallet_uuid, @status, @created_at)`,
-      ),
-      setTransferStatus: db.prepare("UPDATE transfers SET status = ? WHERE id = ?"),
-      transfer: db.prepare("SELECT * FROM transfers WHERE id = ?"),
-      deposit: db.prepare("SELECT * FROM deposits WHERE currency = ? AND tx_hash = ?"),
-      saveDeposit: db.prepare(
-        `INSERT INTO deposits (id, tenant_id, wallet_uuid, currency, tx_hash, amount, confirmations, status, transfer_id, created_at, updated_at)
-         VALUES (@id, @tenant_id, @wallet_uuid, @currency, @tx_hash, @amount, @confirmations, @status, @transfer_id, @created_at, @updated_at)
-         ON CONFLICT (id) DO UPDATE SET confirmations = excluded.confirmations, status = excluded.status,
-           transfer_id = excluded.transfer_id, updated_at = excluded.updated_at`,
-      ),
-    };
+type WriteStatements = ReturnType<typeof prepareWrites>;
+
+/**
+ * The writer's side of one batch. Only the group committer uses it, one item at a time; the
+ * writer is the only connection that writes, so what it reads stays true until the batch
+ * commits and reading is locking. Rows that reference transfers (deposits, holds, withdrawals)
+ * flush the write-behind state first, so their foreign keys find the rows.
+ */
+class SqliteWriteTx extends WriteBehindTx implements WriteTx {
+  constructor(
+    private readonly db: Database.Database,
+    private readonly statements: WriteStatements,
+  ) {
+    super();
   }
 
-  async findWallet(tenantId: string, lookup: WalletLookup): Promise<WalletRecord | undefined> {
-    const row = this.#statements.wallet[lookup.by].get(tenantId, lookup.value) as WalletRow | undefined;
-    return row && walletFromRow(row);
-  }
-
-  async insertWallet(wallet: WalletRecord): Promise<"inserted" | "duplicate_external_id"> {
-    const result = this.#statements.insertWallet.run({
-      id: wallet.id,
-      wallet_id: wallet.walletId,
-      tenant_id: wallet.tenantId,
-      name: wallet.name,
-      external_id: wallet.externalId,
-      created_at: wallet.createdAt,
-      updated_at: wallet.updatedAt,
+  protected async readWallets(tenantId: string, lookups: WalletLookup[]): Promise<WalletRecord[]> {
+    return lookups.flatMap((lookup) => {
+      const row = this.statements.wallet[lookup.by].get(tenantId, lookup.value) as WalletRow | undefined;
+      return row ? [walletFromRow(row)] : [];
     });
-    return result.changes === 1 ? "inserted" : "duplicate_external_id";
   }
 
-  async openAccounts(keys: AccountKey[]): Promise<AccountRecord[]> {
-    // The writer is the only connection that writes, so what it reads here stays true until
-    // this batch commits: no other lock is needed.
+  protected async lockAccounts(keys: AccountKey[]): Promise<AccountRecord[]> {
     return keys.map((key) => {
-      const row = this.#statements.account.get(key.tenantId, key.ownerKind, key.walletUuid ?? "", key.currency) as AccountRow | undefined;
+      const row = this.statements.account.get(key.tenantId, key.ownerKind, key.walletUuid ?? "", key.currency) as AccountRow | undefined;
       if (row) return accountFromRow(row);
       const account: AccountRecord = {
         ...key,
@@ -574,117 +564,114 @@ class SqliteWriteTx implements WriteTx {
         debitsPending: 0n,
         version: 0,
       };
-      this.#statements.insertAccount.run(accountToRow(account));
+      this.statements.insertAccount.run(accountToRow(account));
       return account;
     });
   }
 
-  async lockAccountsById(ids: string[]): Promise<AccountRecord[]> {
+  protected async lockAccountsByIds(ids: string[]): Promise<AccountRecord[]> {
     return ids.map((id) => {
-      const row = this.#statements.accountById.get(id) as AccountRow | undefined;
+      const row = this.statements.accountById.get(id) as AccountRow | undefined;
       if (!row) throw new Error(`account ${id} does not exist`);
       return accountFromRow(row);
     });
   }
 
-  async saveAccounts(accounts: AccountRecord[]): Promise<void> {
-    for (const account of accounts) this.#statements.saveAccount.run(accountToRow(account));
-  }
-
-  async insertTransfer(transfer: TransferRecord): Promise<void> {
-    this.#statements.insertTransfer.run(transferToRow(transfer));
-  }
-
-  async setTransferStatus(id: string, status: TransferStatus): Promise<void> {
-    this.#statements.setTransferStatus.run(status, id);
-  }
-
-  async findTransfer(id: string): Promise<TransferRecord | undefined> {
-    const row = this.#statements.transfer.get(id) as TransferRow | undefined;
+  protected async readTransfer(id: string): Promise<TransferRecord | undefined> {
+    const row = this.statements.transfer.get(id) as TransferRow | undefined;
     return row && transferFromRow(row);
   }
 
+  protected async writeTransferStatus(id: string, status: TransferStatus): Promise<void> {
+    this.statements.setTransferStatus.run(status, id);
+  }
+
+  protected async lockGameTransactions(tenantId: string, transactionIds: string[]): Promise<GameTransactionRecord[]> {
+    return transactionIds.flatMap((id) => {
+      const row = this.statements.gameTransaction.get(tenantId, id) as GameTransactionRow | undefined;
+      return row ? [gameTransactionFromRow(row)] : [];
+    });
+  }
+
+  protected async lockEventCounter(tenantId: string): Promise<number> {
+    return (this.statements.eventCounter.get(tenantId) as { last_seq: number } | undefined)?.last_seq ?? 0;
+  }
+
+  protected async readActiveEndpointIds(tenantId: string): Promise<string[]> {
+    return (this.statements.activeEndpoints.all(tenantId) as { id: string }[]).map((row) => row.id);
+  }
+
+  protected async writeRows(rows: FlushRows): Promise<void> {
+    const { statements } = this;
+    for (const transfer of rows.transfers) statements.insertTransfer.run(transferToRow(transfer));
+    for (const event of rows.events) statements.insertEvent.run(event);
+    for (const delivery of rows.deliveries) statements.insertDelivery.run(delivery);
+    for (const account of rows.accounts) statements.saveAccount.run(accountToRow(account));
+    for (const game of rows.gameTransactions) statements.saveGameTransaction.run(gameTransactionToRow(game));
+    for (const counter of rows.eventCounters) statements.saveEventCounter.run(counter.tenantId, counter.lastSeq);
+  }
+
+  protected async savepoint(name: string): Promise<void> {
+    this.db.exec(`SAVEPOINT ${name}`);
+  }
+
+  protected async releaseSavepoint(name: string): Promise<void> {
+    this.db.exec(`RELEASE ${name}`);
+  }
+
+  protected async rollbackToSavepoint(name: string): Promise<void> {
+    this.db.exec(`ROLLBACK TO ${name}`);
+  }
+
+  async insertWallet(wallet: WalletRecord): Promise<"inserted" | "duplicate_external_id"> {
+    const result = this.statements.insertWallet.run({
+      id: wallet.id,
+      wallet_id: wallet.walletId,
+      tenant_id: wallet.tenantId,
+      name: wallet.name,
+      external_id: wallet.externalId,
+      created_at: wallet.createdAt,
+      updated_at: wallet.updatedAt,
+    });
+    return result.changes === 1 ? "inserted" : "duplicate_external_id";
+  }
+
   async findDeposit(currency: string, txHash: string): Promise<DepositRecord | undefined> {
-    const row = this.#statements.deposit.get(currency, txHash) as DepositRow | undefined;
+    const row = this.statements.deposit.get(currency, txHash) as DepositRow | undefined;
     return row && depositFromRow(row);
   }
 
   async saveDeposit(deposit: DepositRecord): Promise<void> {
-    this.#statements.saveDeposit.run(depositToRow(deposit));
-  }
-
-  async findGameTransaction(tenantId: string, transactionId: string): Promise<GameTransactionRecord | undefined> {
-    const row = this.#statements.gameTransaction.get(tenantId, transactionId) as GameTransactionRow | undefined;
-    return row && gameTransactionFromRow(row);
-  }
-
-  async saveGameTransaction(record: GameTransactionRecord): Promise<void> {
-    this.#statements.saveGameTransaction.run(gameTransactionToRow(record));
+    await this.flush();
+    this.statements.saveDeposit.run(depositToRow(deposit));
   }
 
   async findHold(tenantId: string, id: string): Promise<HoldRecord | undefined> {
-    const row = this.#statements.hold.get(tenantId, id) as HoldRow | undefined;
+    const row = this.statements.hold.get(tenantId, id) as HoldRow | undefined;
     return row && holdFromRow(row);
   }
 
   async saveHold(hold: HoldRecord): Promise<void> {
-    this.#statements.saveHold.run(holdToRow(hold));
+    await this.flush();
+    this.statements.saveHold.run(holdToRow(hold));
   }
 
   async findWithdrawal(tenantId: string | null, id: string): Promise<WithdrawalRecord | undefined> {
-    const row = this.#statements.withdrawal.get({ tenantId, id }) as WithdrawalRow | undefined;
+    const row = this.statements.withdrawal.get({ tenantId, id }) as WithdrawalRow | undefined;
     return row && withdrawalFromRow(row);
   }
 
   async saveWithdrawal(withdrawal: WithdrawalRecord): Promise<void> {
-    this.#statements.saveWithdrawal.run(withdrawalToRow(withdrawal));
+    await this.flush();
+    this.statements.saveWithdrawal.run(withdrawalToRow(withdrawal));
   }
 
   async findIdempotencyRecord(scope: string, key: string): Promise<IdempotencyRecord | undefined> {
-    const row = this.#statements.idempotency.get(scope, key) as IdempotencyRow | undefined;
+    const row = this.statements.idempotency.get(scope, key) as IdempotencyRow | undefined;
     return row && idempotencyFromRow(row);
   }
 
   async saveIdempotencyRecord(record: IdempotencyRecord): Promise<boolean> {
-    return this.#statements.saveIdempotency.run(idempotencyToRow(record)).changes === 1;
-  }
-
-  /** Tenants that got events in the open batch; told to listeners once it commits. */
-  readonly appendedTenants = new Set<string>();
-  /** Whether each tenant has an active webhook endpoint, asked once per batch. */
-  readonly endpointsKnown = new Map<string, boolean>();
-
-  #hasEndpoints(tenantId: string): boolean {
-    let known = this.endpointsKnown.get(tenantId);
-    if (known === undefined) {
-      known = this.#statements.hasEndpoints.get(tenantId) !== undefined;
-      this.endpointsKnown.set(tenantId, known);
-    }
-    return known;
-  }
-
-  async appendEvent(event: Omit<EventRecord, "seq">): Promise<number> {
-    const seq = (this.#statements.nextEventSeq.get(event.tenantId) as { last_seq: number }).last_seq;
-    this.#statements.insertEvent.run({ ...event, seq });
-    if (this.#hasEndpoints(event.tenantId))
-      this.#statements.fanOutEvent.run({ id: event.id, tenantId: event.tenantId, createdAt: event.createdAt });
-    this.appendedTenants.add(event.tenantId);
-    return seq;
-  }
-
-  async atomically<T>(work: () => Promise<T>): Promise<T> {
-    const name = `nested_${++this.#savepointDepth}`;
-    this.#db.exec(`SAVEPOINT ${name}`);
-    try {
-      const value = await work();
-      this.#db.exec(`RELEASE ${name}`);
-      return value;
-    } catch (error) {
-      this.#db.exec(`ROLLBACK TO ${name}`);
-      this.#db.exec(`RELEASE ${name}`);
-      throw error;
-    } finally {
-      this.#savepointDepth -= 1;
-    }
+    return this.statements.saveIdempotency.run(idempotencyToRow(record)).changes === 1;
   }
 }

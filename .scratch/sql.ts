@@ -1,0 +1,41 @@
+import Database from "better-sqlite3";
+import { randomUUID } from "node:crypto";
+import { migrate } from "../src/store/sqlite/migrations.js";
+import { uuidv7 } from "../src/ids.js";
+const file = `/tmp/exp/db-${Date.now()}.db`;
+const db = new Database(file);
+db.pragma("journal_mode = WAL"); db.pragma("synchronous = FULL"); db.pragma("foreign_keys = ON"); if (process.env.CACHE) db.pragma(`cache_size = -${process.env.CACHE}`); if (process.env.CKPT) db.pragma(`wal_autocheckpoint = ${process.env.CKPT}`);
+migrate(db);
+const tenant = randomUUID();
+db.prepare("INSERT INTO tenants (id,name,created_at,unknown_rollback) VALUES (?,?,?,?)").run(tenant,"t",new Date().toISOString(),"succeed");
+const N = 8190;
+const payload = JSON.stringify({id: uuidv7(), type:"transfer.posted", wallet_id:"w_abcdefabcdef", balance:{currency:"USDTTRC20", available_balance:"100.01", pending_amount:"0", total_balance:"100.01"}, transfer:{id:uuidv7(), amount:"0.01", transfer_type:"to_sub"}, account_version: 5, created_at: new Date().toISOString()});
+const ins = db.prepare(`INSERT INTO transfers (id, tenant_id, currency, flag, debit_account_id, credit_account_id, amount, pending_id, transfer_type, wallet_uuid, status, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`);
+const ev = db.prepare(`INSERT INTO events (tenant_id, seq, id, type, wallet_uuid, payload, created_at) VALUES (?,?,?,?,?,?,?)`);
+const acct1 = randomUUID(), acct2 = randomUUID();
+db.pragma("foreign_keys = OFF");
+let seq = 0;
+for (let round = 0; round < 5; round++) {
+  const wallets = Array.from({length: 1000}, () => randomUUID());
+  let t0 = performance.now();
+  db.exec("BEGIN IMMEDIATE");
+  const now = new Date().toISOString();
+  for (let i = 0; i < N; i++) ins.run(uuidv7(), tenant, "USDTTRC20", "posted", acct1, acct2, "10000", null, "to_sub", wallets[i % 1000], "posted", now);
+  let t1 = performance.now();
+  for (let i = 0; i < N; i++) ev.run(tenant, ++seq, uuidv7(), "transfer.posted", wallets[i % 1000], payload, now);
+  let t2 = performance.now();
+  db.exec("COMMIT");
+  let t3 = performance.now();
+  // json_each variant
+  const rows = Array.from({length: N}, (_, i) => [uuidv7(), tenant, "USDTTRC20", "posted", acct1, acct2, "10000", null, "to_sub", wallets[i % 1000], "posted", now]);
+  const erows = Array.from({length: N}, (_, i) => [tenant, ++seq, uuidv7(), "transfer.posted", wallets[i % 1000], payload, now]);
+  let t4 = performance.now();
+  db.exec("BEGIN IMMEDIATE");
+  db.prepare(`INSERT INTO transfers (id, tenant_id, currency, flag, debit_account_id, credit_account_id, amount, pending_id, transfer_type, wallet_uuid, status, created_at) SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7, value->>8, value->>9, value->>10, value->>11 FROM json_each(?)`).run(JSON.stringify(rows));
+  let t5 = performance.now();
+  db.prepare(`INSERT INTO events (tenant_id, seq, id, type, wallet_uuid, payload, created_at) SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6 FROM json_each(?)`).run(JSON.stringify(erows));
+  let t6 = performance.now();
+  db.exec("COMMIT");
+  let t7 = performance.now();
+  console.log(`per-row: transfers ${(t1-t0).toFixed(1)} events ${(t2-t1).toFixed(1)} commit ${(t3-t2).toFixed(1)} | json_each: transfers ${(t5-t4).toFixed(1)} events ${(t6-t5).toFixed(1)} commit ${(t7-t6).toFixed(1)}`);
+}
