@@ -1,4 +1,6 @@
+import type { CurrencyRegistry } from "../ledger/currencies.js";
 import type { WalletLookup, WriteTx } from "../store/store.js";
+import type { PrefetchRequest } from "../store/write-behind.js";
 import { AppError } from "./errors.js";
 import type { GameResult, GameService } from "./games.js";
 import type { Idempotency, Once, Written } from "./idempotency.js";
@@ -47,15 +49,34 @@ export class BatchService {
     private readonly transfers: TransferService,
     private readonly games: GameService,
     private readonly idempotency: Idempotency,
+    private readonly currencies: CurrencyRegistry,
   ) {}
 
   run(tenantId: string, movements: BatchMovement[], once?: Once): Promise<Written<BatchOutcome[]>> {
     const groups = linkedGroups(movements);
     return this.idempotency.write(once, async (tx) => {
+      await tx.prefetch(this.#prefetchRequest(tenantId, movements));
       const outcomes: BatchOutcome[] = [];
       for (const group of groups) outcomes.push(...(await this.#runGroup(tx, tenantId, group, outcomes.length)));
       return outcomes;
     });
+  }
+
+  /**
+   * Everything the movements name, so the store can read and lock it all up front. Unknown
+   * currencies are left out: those movements fail, and must not open accounts.
+   */
+  #prefetchRequest(tenantId: string, movements: BatchMovement[]): PrefetchRequest {
+    return {
+      tenantId,
+      wallets: movements.flatMap((movement) => {
+        const currency = this.currencies.find(movement.currency);
+        return currency ? [{ lookup: movement.lookup, currency: currency.code }] : [];
+      }),
+      gameTransactionIds: movements.flatMap((movement) =>
+        [movement.transactionId, movement.betTransactionId].filter((id): id is string => id !== undefined),
+      ),
+    };
   }
 
   async #runGroup(tx: WriteTx, tenantId: string, group: BatchMovement[], firstIndex: number): Promise<BatchOutcome[]> {

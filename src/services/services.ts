@@ -45,7 +45,7 @@ export async function createServices(store: Store, config: Config): Promise<Serv
     games,
     holds: new HoldService(store, currencies, idempotency),
     withdrawals: new WithdrawalService(store, currencies, idempotency),
-    batches: new BatchService(transfers, games, idempotency),
+    batches: new BatchService(transfers, games, idempotency, currencies),
     events: new EventService(store),
     webhooks: new WebhookService(store),
   };

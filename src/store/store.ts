@@ -1,6 +1,7 @@
 import type { LedgerAccount } from "../ledger/accounts.js";
 import type { ReplayAccount, ReplayTransfer, TransferFlag } from "../ledger/replay.js";
 import type { CommitStats } from "./group-commit.js";
+import type { PrefetchRequest } from "./write-behind.js";
 
 /**
  * One interface, two adapters (SQLite, PostgreSQL). Services hold the use cases and call the
@@ -277,6 +278,12 @@ export interface WriteTx {
   findIdempotencyRecord(scope: string, key: string): Promise<IdempotencyRecord | undefined>;
   /** Stores the record, replacing an expired one of the same key; false if a live one holds it. */
   saveIdempotencyRecord(record: IdempotencyRecord): Promise<boolean>;
+  /**
+   * Reads and locks, in a few round trips, the wallets, accounts and game transactions a batch
+   * is about to use; later calls find them in the transaction's memory. Optional for
+   * correctness: everything not prefetched is read when first asked for.
+   */
+  prefetch(request: PrefetchRequest): Promise<void>;
   /**
    * Runs work in a nested savepoint: if it throws, its writes are undone and the error passes
    * on, while the enclosing transaction goes on. Linked batch groups are built on this.

@@ -5,7 +5,6 @@ import { type BatchItem, GroupCommitter, type Outcome } from "../group-commit.js
 import {
   type AccountRow,
   accountFromRow,
-  accountToRow,
   type ClaimedDeliveryRow,
   claimedDeliveryFromRow,
   type DeliveryRow,
@@ -29,7 +28,6 @@ import {
   type TransferRow,
   tenantFromRow,
   transferFromRow,
-  transferToRow,
   type WalletRow,
   type WebhookEndpointRow,
   type WithdrawalRow,
@@ -77,6 +75,7 @@ import type {
   WithdrawalStatus,
   WriteTx,
 } from "../store.js";
+import { accountCacheKey, type DeliveryRowToInsert, type FlushRows, WriteBehindTx } from "../write-behind.js";
 import { migrate } from "./migrations.js";
 
 /**
@@ -175,8 +174,9 @@ export class PostgresStore implements Store {
       await client.query("BEGIN");
       const tx = new PostgresWriteTx(client);
       const outcomes: Outcome[] = [];
-      for (const item of items) outcomes.push(await runItem(client, tx, item));
+      for (const item of items) outcomes.push(await runItem(tx, item));
       await tx.flush();
+      await tx.notifyEvents();
       await client.query("COMMIT");
       return outcomes;
     } catch (error) {
@@ -552,18 +552,11 @@ export class PostgresStore implements Store {
  * Runs one item inside its own savepoint. A deadlock or serialization failure with another
  * process rolls back only this item, whose work is then retried; the locks it lost go with it.
  */
-async function runItem(client: pg.PoolClient, tx: PostgresWriteTx, item: BatchItem<WriteTx>): Promise<Outcome> {
+async function runItem(tx: PostgresWriteTx, item: BatchItem<WriteTx>): Promise<Outcome> {
   for (let attempt = 1; ; attempt += 1) {
-    const state = tx.snapshot();
-    await client.query("SAVEPOINT item");
     try {
-      const value = await item.work(tx);
-      await client.query("RELEASE SAVEPOINT item");
-      return { ok: true, value };
+      return { ok: true, value: await tx.atomically(() => item.work(tx)) };
     } catch (error) {
-      await client.query("ROLLBACK TO SAVEPOINT item");
-      await client.query("RELEASE SAVEPOINT item");
-      tx.restore(state);
       const code = (error as { code?: string }).code;
       if (code && RETRYABLE.has(code) && attempt < MAX_ATTEMPTS) continue;
       return { ok: false, error };
@@ -625,79 +618,278 @@ async function findWallet(client: pg.Pool | pg.PoolClient, tenantId: string, loo
   return row && walletFromRow(row);
 }
 
-interface TxState {
-  accountIds: Map<string, string>;
-  accounts: Map<string, AccountRecord>;
-  dirtyAccounts: Set<string>;
-  eventSeqs: Map<string, number>;
-}
+const GAME_COLUMNS = `tenant_id, transaction_id, kind, status, wallet_uuid, currency, amount::text AS amount, round_id, reference_id,
+  fingerprint, result, created_at`;
+
+/** `columns` of `rows`, one array per column: the parameters of an INSERT ... SELECT FROM unnest. */
+const columnsOf = <T>(rows: T[], columns: ((row: T) => unknown)[]) => columns.map((column) => rows.map(column));
 
 /**
- * A batch's side of PostgreSQL. Locked accounts and event counters are kept in memory and
- * written once, at flush before commit: updating one row thousands of times in a transaction
- * (the master account in a bulk settlement) grows a chain of row versions that every further
- * update walks, which is quadratic. The memory state follows savepoints through snapshot and
- * restore, so a rolled-back item leaves no trace in it either.
+ * A batch's side of PostgreSQL, on one connection. Accounts are locked with SELECT ... FOR UPDATE
+ * and game transaction ids with advisory locks, both in bulk where a batch asks for it; what
+ * the batch writes reaches the database in a few multi-row statements at flush. Updating one
+ * hot row (the master account) once per movement would also grow a chain of row versions that
+ * every further update walks, which is quadratic.
  */
-class PostgresWriteTx implements WriteTx {
-  #savepointDepth = 0;
-  #state: TxState = { accountIds: new Map(), accounts: new Map(), dirtyAccounts: new Set(), eventSeqs: new Map() };
-  /** Event counters bumped in this transaction, whose final value flush writes. */
-  #dirtyCounters = new Set<string>();
-  #endpointsKnown = new Map<string, boolean>();
-  /** Tenants already notified in this transaction (a rolled-back notify is never sent). */
-  #notified = new Set<string>();
-
-  constructor(private readonly client: pg.PoolClient) {}
-
-  snapshot(): TxState {
-    const state = this.#state;
-    return {
-      accountIds: new Map(state.accountIds),
-      accounts: new Map(state.accounts),
-      dirtyAccounts: new Set(state.dirtyAccounts),
-      eventSeqs: new Map(state.eventSeqs),
-    };
+class PostgresWriteTx extends WriteBehindTx implements WriteTx {
+  constructor(private readonly client: pg.PoolClient) {
+    super();
   }
 
-  restore(state: TxState): void {
-    this.#state = state;
-  }
-
-  async flush(): Promise<void> {
-    for (const id of this.#state.dirtyAccounts) {
-      const account = this.#state.accounts.get(id);
-      if (!account) throw new Error(`dirty account ${id} is not cached`);
-      const row = accountToRow(account);
-      await this.client.query({
-        name: "save-account",
-        text: "UPDATE accounts SET credits_posted = $2, debits_posted = $3, credits_pending = $4, debits_pending = $5, version = $6 WHERE id = $1",
-        values: [row.id, row.credits_posted, row.debits_posted, row.credits_pending, row.debits_pending, row.version],
-      });
+  protected async readWallets(tenantId: string, lookups: WalletLookup[]): Promise<WalletRecord[]> {
+    const possible = lookups.filter((lookup) => !impossible(tenantId, lookup));
+    const wallets: WalletRecord[] = [];
+    for (const by of ["id", "wallet_id", "external_id"] as const) {
+      const values = possible.filter((lookup) => lookup.by === by).map((lookup) => lookup.value);
+      if (values.length === 0) continue;
+      const found = await rows<WalletRow>(
+        this.client,
+        `wallets-${by}`,
+        `SELECT ${WALLET_COLUMNS} FROM wallets w WHERE w.tenant_id = $1 AND ${LOOKUP_COLUMN[by]} = ANY($2)`,
+        [tenantId, values],
+      );
+      wallets.push(...found.map(walletFromRow));
     }
-    for (const tenantId of this.#dirtyCounters) {
-      const seq = this.#state.eventSeqs.get(tenantId);
-      if (seq === undefined) continue;
+    return wallets;
+  }
+
+  /**
+   * Locks the accounts in one order every process uses: the tenant's own accounts (master,
+   * chain) first, then wallets, each by id. A transaction then waits for a hot master account
+   * before it holds any wallet, which keeps concurrent batches out of lock cycles.
+   */
+  protected async lockAccounts(keys: AccountKey[]): Promise<AccountRecord[]> {
+    let found = await this.#lockByKey(keys);
+    const missing = keys.filter((key) => !found.has(accountCacheKey(key)));
+    if (missing.length > 0) {
+      await this.client.query({
+        name: "insert-accounts",
+        text: `INSERT INTO accounts (id, tenant_id, owner_kind, wallet_uuid, currency, debits_must_not_exceed_credits,
+                 credits_posted, debits_posted, credits_pending, debits_pending)
+               SELECT id, tenant_id, owner_kind, wallet_uuid, currency, owner_kind <> 'chain', 0, 0, 0, 0
+               FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::uuid[], $5::text[]) AS k(id, tenant_id, owner_kind, wallet_uuid, currency)
+               ON CONFLICT (tenant_id, currency, owner_key) DO NOTHING`,
+        values: columnsOf(missing, [
+          () => randomUUID(),
+          (key) => key.tenantId,
+          (key) => key.ownerKind,
+          (key) => key.walletUuid,
+          (key) => key.currency,
+        ]),
+      });
+      found = new Map([...found, ...(await this.#lockByKey(missing))]);
+    }
+    return keys.map((key) => {
+      const account = found.get(accountCacheKey(key));
+      if (!account) throw new Error(`account ${accountCacheKey(key)} could not be opened`);
+      return account;
+    });
+  }
+
+  async #lockByKey(keys: AccountKey[]): Promise<Map<string, AccountRecord>> {
+    const locked = await rows<AccountRow>(
+      this.client,
+      "lock-accounts",
+      `SELECT ${ACCOUNT_COLUMNS} FROM accounts a
+       JOIN unnest($1::uuid[], $2::text[], $3::text[]) AS k(tenant_id, currency, owner_key)
+         ON a.tenant_id = k.tenant_id AND a.currency = k.currency AND a.owner_key = k.owner_key
+       ORDER BY a.owner_kind = 'wallet', a.id FOR UPDATE OF a`,
+      columnsOf(keys, [(key) => key.tenantId, (key) => key.currency, ownerKey]),
+    );
+    return new Map(locked.map((row) => [accountCacheKey(accountFromRow(row)), accountFromRow(row)]));
+  }
+
+  protected async lockAccountsByIds(ids: string[]): Promise<AccountRecord[]> {
+    const locked = await rows<AccountRow>(
+      this.client,
+      "lock-accounts-by-id",
+      `SELECT ${ACCOUNT_COLUMNS} FROM accounts a WHERE a.id = ANY($1::uuid[]) ORDER BY a.owner_kind = 'wallet', a.id FOR UPDATE`,
+      [ids],
+    );
+    if (locked.length !== ids.length) throw new Error(`some of the accounts ${ids.join(", ")} do not exist`);
+    return locked.map(accountFromRow);
+  }
+
+  protected async readTransfer(id: string): Promise<TransferRecord | undefined> {
+    const [row] = await rows<TransferRow>(this.client, "transfer", `SELECT ${TRANSFER_COLUMNS} FROM transfers t WHERE t.id = $1`, [id]);
+    return row && transferFromRow(row);
+  }
+
+  protected async writeTransferStatus(id: string, status: TransferStatus): Promise<void> {
+    await this.client.query({ name: "set-transfer-status", text: "UPDATE transfers SET status = $2 WHERE id = $1", values: [id, status] });
+  }
+
+  /**
+   * SELECT ... FOR UPDATE locks nothing while a row does not exist yet, so two first reports of
+   * one game transaction could both act. A transaction-scoped advisory lock on each id, taken in
+   * sorted order, serialises them: the second waits, then sees the first one's committed row.
+   */
+  protected async lockGameTransactions(tenantId: string, transactionIds: string[]): Promise<GameTransactionRecord[]> {
+    if (!UUID_PATTERN.test(tenantId)) return [];
+    const sorted = [...transactionIds].sort();
+    await this.client.query({
+      name: "lock-game-ids",
+      text: `SELECT pg_advisory_xact_lock(hashtextextended('game:' || $1 || ':' || id, 0))
+             FROM unnest($2::text[]) WITH ORDINALITY AS ids(id, position) ORDER BY position`,
+      values: [tenantId, sorted],
+    });
+    const found = await rows<GameTransactionRow>(
+      this.client,
+      "lock-game-transactions",
+      `SELECT ${GAME_COLUMNS} FROM game_transactions WHERE tenant_id = $1 AND transaction_id = ANY($2) FOR UPDATE`,
+      [tenantId, sorted],
+    );
+    return found.map(gameTransactionFromRow);
+  }
+
+  /** The counter row stays locked until commit, so a tenant's events are numbered in commit order. */
+  protected async lockEventCounter(tenantId: string): Promise<number> {
+    const [counter] = await rows<{ last_seq: string }>(
+      this.client,
+      "lock-event-counter",
+      `INSERT INTO event_counters (tenant_id, last_seq) VALUES ($1, 0)
+       ON CONFLICT (tenant_id) DO UPDATE SET last_seq = event_counters.last_seq RETURNING last_seq`,
+      [tenantId],
+    );
+    return Number(counter?.last_seq);
+  }
+
+  protected async readActiveEndpointIds(tenantId: string): Promise<string[]> {
+    const found = await rows<{ id: string }>(
+      this.client,
+      "active-endpoints",
+      "SELECT id FROM webhook_endpoints WHERE tenant_id = $1 AND disabled_at IS NULL ORDER BY created_at",
+      [tenantId],
+    );
+    return found.map((row) => row.id);
+  }
+
+  protected async writeRows(rows: FlushRows): Promise<void> {
+    if (rows.transfers.length > 0) await this.#insertTransfers(rows.transfers);
+    if (rows.events.length > 0) await this.#insertEvents(rows.events);
+    if (rows.deliveries.length > 0) await this.#insertDeliveries(rows.deliveries);
+    if (rows.accounts.length > 0) await this.#updateAccounts(rows.accounts);
+    if (rows.gameTransactions.length > 0) await this.#upsertGameTransactions(rows.gameTransactions);
+    for (const counter of rows.eventCounters) {
       await this.client.query({
         name: "save-event-seq",
         text: "UPDATE event_counters SET last_seq = $2 WHERE tenant_id = $1",
-        values: [tenantId, seq],
+        values: [counter.tenantId, counter.lastSeq],
       });
     }
-    this.#state.dirtyAccounts.clear();
-    this.#dirtyCounters.clear();
   }
 
-  #remember(key: string, account: AccountRecord): AccountRecord {
-    const cached = this.#state.accounts.get(account.id);
-    if (cached) return cached;
-    this.#state.accountIds.set(key, account.id);
-    this.#state.accounts.set(account.id, account);
-    return account;
+  async #insertTransfers(transfers: TransferRecord[]): Promise<void> {
+    await this.client.query({
+      name: "insert-transfers",
+      text: `INSERT INTO transfers (id, tenant_id, currency, flag, debit_account_id, credit_account_id, amount, pending_id,
+               transfer_type, wallet_uuid, status, created_at)
+             SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::uuid[], $6::uuid[], $7::numeric[], $8::uuid[],
+               $9::text[], $10::uuid[], $11::text[], $12::timestamptz[])`,
+      values: columnsOf(transfers, [
+        (transfer) => transfer.id,
+        (transfer) => transfer.tenantId,
+        (transfer) => transfer.currency,
+        (transfer) => transfer.flag,
+        (transfer) => transfer.debitAccountId,
+        (transfer) => transfer.creditAccountId,
+        (transfer) => transfer.amount.toString(),
+        (transfer) => transfer.pendingId,
+        (transfer) => transfer.transferType,
+        (transfer) => transfer.walletUuid,
+        (transfer) => transfer.status,
+        (transfer) => transfer.createdAt,
+      ]),
+    });
   }
 
-  findWallet(tenantId: string, lookup: WalletLookup): Promise<WalletRecord | undefined> {
-    return findWallet(this.client, tenantId, lookup);
+  async #insertEvents(events: EventRecord[]): Promise<void> {
+    await this.client.query({
+      name: "insert-events",
+      text: `INSERT INTO events (tenant_id, seq, id, type, wallet_uuid, payload, created_at)
+             SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::uuid[], $4::text[], $5::uuid[], $6::text[], $7::timestamptz[])`,
+      values: columnsOf(events, [
+        (event) => event.tenantId,
+        (event) => event.seq,
+        (event) => event.id,
+        (event) => event.type,
+        (event) => event.walletUuid,
+        (event) => event.payload,
+        (event) => event.createdAt,
+      ]),
+    });
+  }
+
+  async #insertDeliveries(deliveries: DeliveryRowToInsert[]): Promise<void> {
+    await this.client.query({
+      name: "insert-deliveries",
+      text: `INSERT INTO webhook_deliveries (event_id, endpoint_id, tenant_id, status, attempts, next_attempt_at, created_at)
+             SELECT event_id, endpoint_id, tenant_id, 'pending', 0, created_at, created_at
+             FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::timestamptz[]) AS d(event_id, endpoint_id, tenant_id, created_at)`,
+      values: columnsOf(deliveries, [
+        (delivery) => delivery.eventId,
+        (delivery) => delivery.endpointId,
+        (delivery) => delivery.tenantId,
+        (delivery) => delivery.createdAt,
+      ]),
+    });
+  }
+
+  async #updateAccounts(accounts: AccountRecord[]): Promise<void> {
+    await this.client.query({
+      name: "save-accounts",
+      text: `UPDATE accounts a SET credits_posted = v.credits_posted, debits_posted = v.debits_posted,
+               credits_pending = v.credits_pending, debits_pending = v.debits_pending, version = v.version
+             FROM unnest($1::uuid[], $2::numeric[], $3::numeric[], $4::numeric[], $5::numeric[], $6::bigint[])
+               AS v(id, credits_posted, debits_posted, credits_pending, debits_pending, version)
+             WHERE a.id = v.id`,
+      values: columnsOf(accounts, [
+        (account) => account.id,
+        (account) => account.creditsPosted.toString(),
+        (account) => account.debitsPosted.toString(),
+        (account) => account.creditsPending.toString(),
+        (account) => account.debitsPending.toString(),
+        (account) => account.version,
+      ]),
+    });
+  }
+
+  async #upsertGameTransactions(games: GameTransactionRecord[]): Promise<void> {
+    const columns = GAME_TRANSACTIONS.columns;
+    const types = ["uuid", "text", "text", "text", "uuid", "text", "numeric", "text", "text", "text", "text", "timestamptz"];
+    const updates = columns.filter((column) => !GAME_TRANSACTIONS.key.includes(column)).map((column) => `${column} = excluded.${column}`);
+    await this.client.query({
+      name: "upsert-game-transactions",
+      text: `INSERT INTO game_transactions (${columns.join(", ")})
+             SELECT * FROM unnest(${types.map((type, index) => `$${index + 1}::${type}[]`).join(", ")})
+             ON CONFLICT (${GAME_TRANSACTIONS.key.join(", ")}) DO UPDATE SET ${updates.join(", ")}`,
+      values: columnsOf(
+        games.map(gameTransactionToRow),
+        columns.map((column) => (row: GameTransactionRow) => row[column as keyof GameTransactionRow]),
+      ),
+    });
+  }
+
+  /** Tells every listening process, once the transaction commits, which tenants got events. */
+  async notifyEvents(): Promise<void> {
+    if (this.appendedTenants.size === 0) return;
+    await this.client.query({
+      name: "notify-events",
+      text: "SELECT pg_notify($1, tenant_id) FROM unnest($2::text[]) AS t(tenant_id)",
+      values: [EVENTS_CHANNEL, [...this.appendedTenants]],
+    });
+  }
+
+  protected async savepoint(name: string): Promise<void> {
+    await this.client.query(`SAVEPOINT ${name}`);
+  }
+
+  protected async releaseSavepoint(name: string): Promise<void> {
+    await this.client.query(`RELEASE SAVEPOINT ${name}`);
+  }
+
+  protected async rollbackToSavepoint(name: string): Promise<void> {
+    await this.client.query(`ROLLBACK TO SAVEPOINT ${name}`);
   }
 
   async insertWallet(wallet: WalletRecord): Promise<"inserted" | "duplicate_external_id"> {
@@ -708,122 +900,6 @@ class PostgresWriteTx implements WriteTx {
       values: [wallet.id, wallet.walletId, wallet.tenantId, wallet.name, wallet.externalId, wallet.createdAt, wallet.updatedAt],
     });
     return result.rowCount === 1 ? "inserted" : "duplicate_external_id";
-  }
-
-  async openAccounts(keys: AccountKey[]): Promise<AccountRecord[]> {
-    const first = keys[0];
-    if (!first || keys.some((key) => key.tenantId !== first.tenantId || key.currency !== first.currency)) {
-      throw new Error("openAccounts takes keys of one tenant and one currency");
-    }
-    const cacheKey = (key: AccountKey) => `${key.tenantId}/${key.currency}/${ownerKey(key)}`;
-    const cached = (key: AccountKey) => {
-      const id = this.#state.accountIds.get(cacheKey(key));
-      return id === undefined ? undefined : this.#state.accounts.get(id);
-    };
-    const uncached = keys.filter((key) => !cached(key));
-    if (uncached.length > 0) {
-      let found = await this.#lock(first.tenantId, first.currency, uncached.map(ownerKey));
-      const missing = uncached.filter((key) => !found.has(ownerKey(key)));
-      if (missing.length > 0) {
-        for (const key of missing) await this.#insertAccount(key);
-        found = await this.#lock(first.tenantId, first.currency, uncached.map(ownerKey));
-      }
-      for (const key of uncached) {
-        const account = found.get(ownerKey(key));
-        if (!account) throw new Error(`account ${ownerKey(key)} could not be opened`);
-        this.#remember(cacheKey(key), account);
-      }
-    }
-    return keys.map((key) => {
-      const account = cached(key);
-      if (!account) throw new Error(`account ${ownerKey(key)} is not cached`);
-      return account;
-    });
-  }
-
-  /**
-   * Locks the accounts in one order every process uses: the tenant's own accounts (master,
-   * chain) first, then wallets, each by id. A transaction then waits for a hot master account
-   * before it holds any wallet, which keeps concurrent batches out of lock cycles.
-   */
-  async #lock(tenantId: string, currency: string, ownerKeys: string[]): Promise<Map<string, AccountRecord>> {
-    const locked = await rows<AccountRow & { owner_key: string }>(
-      this.client,
-      "lock-accounts",
-      `SELECT ${ACCOUNT_COLUMNS}, a.owner_key FROM accounts a
-       WHERE a.tenant_id = $1 AND a.currency = $2 AND a.owner_key = ANY($3::text[]) ORDER BY a.owner_kind = 'wallet', a.id FOR UPDATE`,
-      [tenantId, currency, ownerKeys],
-    );
-    return new Map(locked.map((row) => [row.owner_key, accountFromRow(row)]));
-  }
-
-  async #insertAccount(key: AccountKey): Promise<void> {
-    await this.client.query({
-      name: "insert-account",
-      text: `INSERT INTO accounts (id, tenant_id, owner_kind, wallet_uuid, currency, debits_must_not_exceed_credits,
-               credits_posted, debits_posted, credits_pending, debits_pending)
-             VALUES ($1, $2, $3, $4, $5, $6, 0, 0, 0, 0) ON CONFLICT (tenant_id, currency, owner_key) DO NOTHING`,
-      values: [randomUUID(), key.tenantId, key.ownerKind, key.walletUuid, key.currency, key.ownerKind !== "chain"],
-    });
-  }
-
-  async lockAccountsById(ids: string[]): Promise<AccountRecord[]> {
-    const uncached = ids.filter((id) => !this.#state.accounts.has(id));
-    if (uncached.length > 0) {
-      const locked = await rows<AccountRow & { owner_key: string }>(
-        this.client,
-        "lock-accounts-by-id",
-        `SELECT ${ACCOUNT_COLUMNS}, a.owner_key FROM accounts a WHERE a.id = ANY($1::uuid[]) ORDER BY a.owner_kind = 'wallet', a.id FOR UPDATE`,
-        [uncached],
-      );
-      for (const row of locked) this.#remember(`${row.tenant_id}/${row.currency}/${row.owner_key}`, accountFromRow(row));
-    }
-    return ids.map((id) => {
-      const account = this.#state.accounts.get(id);
-      if (!account) throw new Error(`account ${id} does not exist`);
-      return account;
-    });
-  }
-
-  async saveAccounts(accounts: AccountRecord[]): Promise<void> {
-    for (const account of accounts) {
-      if (!this.#state.accounts.has(account.id)) throw new Error(`account ${account.id} was saved without being locked`);
-      this.#state.accounts.set(account.id, account);
-      this.#state.dirtyAccounts.add(account.id);
-    }
-  }
-
-  async insertTransfer(transfer: TransferRecord): Promise<void> {
-    const row = transferToRow(transfer);
-    await this.client.query({
-      name: "insert-transfer",
-      text: `INSERT INTO transfers (id, tenant_id, currency, flag, debit_account_id, credit_account_id, amount, pending_id,
-               transfer_type, wallet_uuid, status, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-      values: [
-        row.id,
-        row.tenant_id,
-        row.currency,
-        row.flag,
-        row.debit_account_id,
-        row.credit_account_id,
-        row.amount,
-        row.pending_id,
-        row.transfer_type,
-        row.wallet_uuid,
-        row.status,
-        row.created_at,
-      ],
-    });
-  }
-
-  async setTransferStatus(id: string, status: TransferStatus): Promise<void> {
-    await this.client.query({ name: "set-transfer-status", text: "UPDATE transfers SET status = $2 WHERE id = $1", values: [id, status] });
-  }
-
-  async findTransfer(id: string): Promise<TransferRecord | undefined> {
-    const [row] = await rows<TransferRow>(this.client, "transfer", `SELECT ${TRANSFER_COLUMNS} FROM transfers t WHERE t.id = $1`, [id]);
-    return row && transferFromRow(row);
   }
 
   async findDeposit(currency: string, txHash: string): Promise<DepositRecord | undefined> {
@@ -838,29 +914,12 @@ class PostgresWriteTx implements WriteTx {
     return row && depositFromRow(row);
   }
 
-  async findGameTransaction(tenantId: string, transactionId: string): Promise<GameTransactionRecord | undefined> {
-    if (!UUID_PATTERN.test(tenantId)) return undefined;
-    await advisoryLock(this.client, `game:${tenantId}:${transactionId}`);
-    const [row] = await rows<GameTransactionRow>(
-      this.client,
-      "game-transaction",
-      `SELECT tenant_id, transaction_id, kind, status, wallet_uuid, currency, amount::text AS amount, round_id, reference_id,
-         fingerprint, result, created_at
-       FROM game_transactions WHERE tenant_id = $1 AND transaction_id = $2 FOR UPDATE`,
-      [tenantId, transactionId],
-    );
-    return row && gameTransactionFromRow(row);
-  }
-
-  async saveGameTransaction(record: GameTransactionRecord): Promise<void> {
-    await upsert(this.client, GAME_TRANSACTIONS, gameTransactionToRow(record));
-  }
-
   findHold(tenantId: string, id: string): Promise<HoldRecord | undefined> {
     return findHold(this.client, tenantId, id, "FOR UPDATE");
   }
 
   async saveHold(hold: HoldRecord): Promise<void> {
+    await this.flush();
     await upsert(this.client, HOLDS, holdToRow(hold));
   }
 
@@ -869,6 +928,7 @@ class PostgresWriteTx implements WriteTx {
   }
 
   async saveWithdrawal(withdrawal: WithdrawalRecord): Promise<void> {
+    await this.flush();
     await upsert(this.client, WITHDRAWALS, withdrawalToRow(withdrawal));
   }
 
@@ -884,88 +944,8 @@ class PostgresWriteTx implements WriteTx {
     return (await upsert(this.client, IDEMPOTENCY_KEYS, idempotencyToRow(record), IDEMPOTENCY_INSERT_CONDITION)) === 1;
   }
 
-  async appendEvent(event: Omit<EventRecord, "seq">): Promise<number> {
-    // The counter row stays locked until commit, so a tenant's events are numbered in commit
-    // order: a stream that has seen seq n can never later find an event below n.
-    const seq = await this.#nextEventSeq(event.tenantId);
-    await this.client.query({
-      name: "insert-event",
-      text: "INSERT INTO events (tenant_id, seq, id, type, wallet_uuid, payload, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-      values: [event.tenantId, seq, event.id, event.type, event.walletUuid, event.payload, event.createdAt],
-    });
-    if (await this.#hasEndpoints(event.tenantId)) {
-      await this.client.query({
-        name: "fan-out-event",
-        text: `INSERT INTO webhook_deliveries (event_id, endpoint_id, tenant_id, status, attempts, next_attempt_at, created_at)
-             SELECT $1, id, tenant_id, 'pending', 0, $3, $3 FROM webhook_endpoints WHERE tenant_id = $2 AND disabled_at IS NULL`,
-        values: [event.id, event.tenantId, event.createdAt],
-      });
-    }
-    // Delivered by PostgreSQL on commit, to every process listening (and only then); once per
-    // tenant and transaction is enough to wake them.
-    if (!this.#notified.has(event.tenantId)) {
-      this.#notified.add(event.tenantId);
-      await this.client.query({ name: "notify-event", text: "SELECT pg_notify($1, $2)", values: [EVENTS_CHANNEL, event.tenantId] });
-    }
-    return seq;
-  }
-
-  /** Whether the tenant has an active webhook endpoint, asked once per transaction. */
-  async #hasEndpoints(tenantId: string): Promise<boolean> {
-    let known = this.#endpointsKnown.get(tenantId);
-    if (known === undefined) {
-      const found = await rows(
-        this.client,
-        "has-endpoints",
-        "SELECT 1 FROM webhook_endpoints WHERE tenant_id = $1 AND disabled_at IS NULL LIMIT 1",
-        [tenantId],
-      );
-      known = found.length > 0;
-      this.#endpointsKnown.set(tenantId, known);
-    }
-    return known;
-  }
-
-  /** The first event of a tenant in this transaction locks its counter; the rest count in memory. */
-  async #nextEventSeq(tenantId: string): Promise<number> {
-    const known = this.#state.eventSeqs.get(tenantId);
-    let seq: number;
-    if (known === undefined) {
-      const [counter] = await rows<{ last_seq: string }>(
-        this.client,
-        "next-event-seq",
-        `INSERT INTO event_counters (tenant_id, last_seq) VALUES ($1, 1)
-         ON CONFLICT (tenant_id) DO UPDATE SET last_seq = event_counters.last_seq + 1 RETURNING last_seq`,
-        [tenantId],
-      );
-      seq = Number(counter?.last_seq);
-    } else {
-      seq = known + 1;
-      this.#dirtyCounters.add(tenantId);
-    }
-    this.#state.eventSeqs.set(tenantId, seq);
-    return seq;
-  }
-
-  async atomically<T>(work: () => Promise<T>): Promise<T> {
-    const name = `nested_${++this.#savepointDepth}`;
-    const state = this.snapshot();
-    await this.client.query(`SAVEPOINT ${name}`);
-    try {
-      const value = await work();
-      await this.client.query(`RELEASE SAVEPOINT ${name}`);
-      return value;
-    } catch (error) {
-      await this.client.query(`ROLLBACK TO SAVEPOINT ${name}`);
-      await this.client.query(`RELEASE SAVEPOINT ${name}`);
-      this.restore(state);
-      throw error;
-    } finally {
-      this.#savepointDepth -= 1;
-    }
-  }
-
   async saveDeposit(deposit: DepositRecord): Promise<void> {
+    await this.flush();
     const row = depositToRow(deposit);
     await this.client.query({
       name: "save-deposit",
