@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { verifyLedger } from "../../src/services/verify.js";
+import type { WriteTx } from "../../src/store/store.js";
 import { balances, call, createWallet, fundMaster, startApp, type TestApp } from "../helpers.js";
 
 describe("group commit", () => {
@@ -39,5 +41,63 @@ describe("group commit", () => {
     }
     assert.equal(credited, 150);
     assert.equal((await verifyLedger(test.services.store)).ok, true);
+  });
+});
+
+describe("write-behind state across savepoints", () => {
+  let test: TestApp;
+
+  before(async () => {
+    test = await startApp();
+    await fundMaster(test, "USDTTRC20", "100", "funding");
+    await createWallet(test, "kept");
+    await createWallet(test, "undone");
+  });
+  after(() => test.close());
+
+  it("keeps an earlier movement that a later, failing movement of the same transaction wrote out", async () => {
+    const { store } = test.services;
+    const move = (externalId: string) => (tx: WriteTx) =>
+      test.services.transfers.moveIn(
+        tx,
+        { tenantId: test.tenant.tenantId, lookup: { by: "external_id", value: externalId }, currency: "USDTTRC20", amount: "10" },
+        "to_sub",
+      );
+    // Both are submitted in one event-loop turn, so they run in one transaction, each in its own
+    // savepoint. The second writes the first one's buffered rows (a deposit references transfers,
+    // so saving one flushes them), then fails: its savepoint undoes those rows in the database,
+    // and the first movement must be written again at commit.
+    const kept = store.write(move("kept"));
+    const undone = store.write(async (tx) => {
+      const transfer = await move("undone")(tx);
+      const now = new Date().toISOString();
+      await tx.saveDeposit({
+        id: randomUUID(),
+        tenantId: test.tenant.tenantId,
+        walletUuid: transfer.walletUuid,
+        currency: "USDTTRC20",
+        txHash: `flush-${randomUUID()}`,
+        amount: 1n,
+        confirmations: 0,
+        status: "pending",
+        transferId: transfer.id,
+        createdAt: now,
+        updatedAt: now,
+      });
+      throw new Error("fails after writing");
+    });
+    const [keptResult, undoneResult] = await Promise.allSettled([kept, undone]);
+    assert.equal(keptResult.status, "fulfilled");
+    assert.equal(undoneResult.status, "rejected");
+
+    assert.equal((await balances(test, { external_id: "kept" })).body.balances[0]?.available_balance, "10.00");
+    assert.deepEqual((await balances(test, { external_id: "undone" })).body.balances, []);
+    const keptTransfer = keptResult.status === "fulfilled" ? keptResult.value : undefined;
+    const history = await call(test.app, "POST", "/wallets/transfer-history/", { key: test.tenant.apiKey, body: { external_id: "kept" } });
+    assert.deepEqual(
+      history.body.transfers.map((transfer: { id: string }) => transfer.id),
+      [keptTransfer?.id],
+    );
+    assert.equal((await verifyLedger(store)).ok, true);
   });
 });
