@@ -1,6 +1,7 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { storageFloor } from "./lib/batch-floor.js";
 import { runScenario } from "./lib/cleanup.js";
 import { createDatabase } from "./lib/database.js";
 import { createTenant, deposit, inParallel, jsonHeaders, request, verify } from "./lib/fixtures.js";
@@ -13,7 +14,8 @@ import { type ServerProcess, startWalletServer } from "./lib/server.js";
  * Casino money movement: durable bets per second through POST /games/bets/ (each its own
  * transaction_id, answered after its group commit), then bulk settlement through POST /batches/
  * (8 190 payouts per request, one transaction each), movements per second. The ledger is
- * verified afterwards.
+ * verified afterwards. Then the storage floor: the same rows written straight through the driver
+ * (bench/lib/batch-floor.ts), the most any code on top of this schema could reach here.
  *
  *   npm run bench:games -- --store sqlite|postgres [--duration 10] [--connections 100] [--batches 5] [--profile]
  *
@@ -73,6 +75,7 @@ runScenario(async () => {
   await server.stop();
   const profiles = profileDir ? summarizeProfiles(profileDir) : undefined;
   const ledger = await verify(database.url);
+  const floor = await storageFloor(database, batchSize, positiveInteger(options.batches, "batches"));
   await database.drop();
 
   const batchPerSecond = round(batchSize / median(batchSeconds), 0);
@@ -89,12 +92,13 @@ runScenario(async () => {
       machineUsage: bets.machine,
     },
     batches: { size: batchSize, secondsEach: batchSeconds.map((seconds) => round(seconds)), medianMovementsPerSecond: batchPerSecond },
+    storageFloor: floor,
     target: { batchMovementsPerSecond: TARGETS[store], met: batchPerSecond >= TARGETS[store] },
     verify: ledger.ok,
     ...(profiles ? { profiles } : {}),
   };
   const markdown = markdownTable(
-    ["store", "durable bets/s", "bet p50 ms", "bet p99 ms", "batch movements/s (median)", "target", "verify"],
+    ["store", "durable bets/s", "bet p50 ms", "bet p99 ms", "batch movements/s (median)", "storage floor movements/s", "target", "verify"],
     [
       [
         store,
@@ -102,6 +106,7 @@ runScenario(async () => {
         bets?.latencyMs.p50 ?? "-",
         bets?.latencyMs.p99 ?? "-",
         batchPerSecond,
+        `${floor.medianMovementsPerSecond} (batch = ${Math.round((batchPerSecond / floor.medianMovementsPerSecond) * 100)}%)`,
         `${TARGETS[store]} ${verdict(result.target.met)}`,
         ledger.ok ? "ok" : "FAILED",
       ],

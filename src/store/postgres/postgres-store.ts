@@ -29,7 +29,6 @@ import {
   type TransferRow,
   tenantFromRow,
   transferFromRow,
-  transferToRow,
   type WalletRow,
   type WebhookEndpointRow,
   type WithdrawalRow,
@@ -78,6 +77,7 @@ import type {
   WriteTx,
 } from "../store.js";
 import { accountCacheKey, type DeliveryRowToInsert, type FlushRows, WriteBehindTx } from "../write-behind.js";
+import { copyRows } from "./copy.js";
 import { migrate } from "./migrations.js";
 
 /**
@@ -635,29 +635,6 @@ const recordset = (types: Record<string, string>) =>
     .map(([column, type]) => `${column} ${type}`)
     .join(", ")})`;
 
-const TRANSFER_TYPES = {
-  id: "uuid",
-  tenant_id: "uuid",
-  currency: "text",
-  flag: "text",
-  debit_account_id: "uuid",
-  credit_account_id: "uuid",
-  amount: "numeric",
-  pending_id: "uuid",
-  transfer_type: "text",
-  wallet_uuid: "uuid",
-  status: "text",
-  created_at: "timestamptz",
-};
-const EVENT_TYPES = {
-  tenant_id: "uuid",
-  seq: "bigint",
-  id: "uuid",
-  type: "text",
-  wallet_uuid: "uuid",
-  payload: "text",
-  created_at: "timestamptz",
-};
 const GAME_TRANSACTION_TYPES = {
   tenant_id: "uuid",
   transaction_id: "text",
@@ -830,30 +807,64 @@ class PostgresWriteTx extends WriteBehindTx implements WriteTx {
   }
 
   async #insertTransfers(transfers: TransferRecord[]): Promise<void> {
-    await this.#insertRows("transfers", TRANSFER_TYPES, transfers.map(transferToRow));
+    await copyRows(
+      this.client,
+      "transfers",
+      [
+        "id",
+        "tenant_id",
+        "currency",
+        "flag",
+        "debit_account_id",
+        "credit_account_id",
+        "amount",
+        "pending_id",
+        "transfer_type",
+        "wallet_uuid",
+        "status",
+        "created_at",
+      ],
+      transfers.map((transfer) => [
+        transfer.id,
+        transfer.tenantId,
+        transfer.currency,
+        transfer.flag,
+        transfer.debitAccountId,
+        transfer.creditAccountId,
+        transfer.amount,
+        transfer.pendingId,
+        transfer.transferType,
+        transfer.walletUuid,
+        transfer.status,
+        transfer.createdAt,
+      ]),
+    );
   }
 
   async #insertEvents(events: EventRecord[]): Promise<void> {
-    const eventRows = events.map((event) => ({
-      tenant_id: event.tenantId,
-      seq: event.seq,
-      id: event.id,
-      type: event.type,
-      wallet_uuid: event.walletUuid,
-      payload: event.payload,
-      created_at: event.createdAt,
-    }));
-    await this.#insertRows("events", EVENT_TYPES, eventRows);
+    await copyRows(
+      this.client,
+      "events",
+      ["tenant_id", "seq", "id", "type", "wallet_uuid", "payload", "created_at"],
+      events.map((event) => [event.tenantId, event.seq, event.id, event.type, event.walletUuid, event.payload, event.createdAt]),
+    );
   }
 
   async #insertDeliveries(deliveries: DeliveryRowToInsert[]): Promise<void> {
-    await this.client.query({
-      name: "insert-deliveries",
-      text: `INSERT INTO webhook_deliveries (event_id, endpoint_id, tenant_id, status, attempts, next_attempt_at, created_at)
-             SELECT "eventId", "endpointId", "tenantId", 'pending', 0, "createdAt", "createdAt"
-             FROM ${recordset({ '"eventId"': "uuid", '"endpointId"': "uuid", '"tenantId"': "uuid", '"createdAt"': "timestamptz" })}`,
-      values: [JSON.stringify(deliveries)],
-    });
+    await copyRows(
+      this.client,
+      "webhook_deliveries",
+      ["event_id", "endpoint_id", "tenant_id", "status", "attempts", "next_attempt_at", "created_at"],
+      deliveries.map((delivery) => [
+        delivery.eventId,
+        delivery.endpointId,
+        delivery.tenantId,
+        "pending",
+        0,
+        delivery.createdAt,
+        delivery.createdAt,
+      ]),
+    );
   }
 
   async #updateAccounts(accounts: AccountRecord[]): Promise<void> {

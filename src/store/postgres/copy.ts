@@ -1,0 +1,22 @@
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import type pg from "pg";
+import { from as copyFrom } from "pg-copy-streams";
+
+/**
+ * COPY ... FROM STDIN, PostgreSQL's bulk path: a batch's new transfers and events load about
+ * twice as fast as by INSERT ... SELECT, in one round trip.
+ */
+
+export type CopyValue = string | number | bigint | null;
+
+export async function copyRows(client: pg.ClientBase, table: string, columns: readonly string[], rows: CopyValue[][]): Promise<void> {
+  const text = `${rows.map((row) => row.map(copyText).join("\t")).join("\n")}\n`;
+  await pipeline(Readable.from([text]), client.query(copyFrom(`COPY ${table} (${columns.join(", ")}) FROM STDIN`)));
+}
+
+/** A value in COPY's text format: \N for null; backslash, tab and line breaks escaped. */
+const copyText = (value: CopyValue) =>
+  value === null ? "\\N" : String(value).replace(/[\\\t\n\r]/g, (character) => ESCAPES[character] ?? character);
+
+const ESCAPES: Record<string, string> = { "\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r" };
