@@ -57,7 +57,11 @@ export class BatchService {
     return this.idempotency.write(once, async (tx) => {
       await tx.prefetch(this.#prefetchRequest(tenantId, movements));
       const outcomes: BatchOutcome[] = [];
-      for (const group of groups) outcomes.push(...(await this.#runGroup(tx, tenantId, group, outcomes.length)));
+      for (const group of groups) {
+        const [single] = group;
+        if (group.length === 1 && single) outcomes.push(await this.#runSingle(tx, tenantId, single));
+        else outcomes.push(...(await this.#runGroup(tx, tenantId, group, outcomes.length)));
+      }
       return outcomes;
     });
   }
@@ -79,17 +83,26 @@ export class BatchService {
     };
   }
 
+  /**
+   * A refused movement fails before it writes anything (the services check, then write), so a
+   * single movement needs no savepoint; thousands of savepoints would cost PostgreSQL dearly.
+   */
+  async #runSingle(tx: WriteTx, tenantId: string, movement: BatchMovement): Promise<BatchOutcome> {
+    try {
+      return { status: "ok", value: await this.#runOne(tx, tenantId, movement) };
+    } catch (error) {
+      if (!(error instanceof AppError)) throw error;
+      return { status: "failed", error: plain(error) };
+    }
+  }
+
+  /** A linked group runs in a savepoint: when one member fails, the earlier ones are undone. */
   async #runGroup(tx: WriteTx, tenantId: string, group: BatchMovement[], firstIndex: number): Promise<BatchOutcome[]> {
     const values: BatchOutcome[] = [];
-    const runAll = async () => {
-      for (const movement of group) values.push({ status: "ok", value: await this.#runOne(tx, tenantId, movement) });
-    };
     try {
-      // A refused movement fails before it writes anything (the services check, then write),
-      // so a single movement needs no savepoint; thousands of savepoints would cost PostgreSQL
-      // dearly. A linked group does: its earlier members must be undone.
-      if (group.length === 1) await runAll();
-      else await tx.atomically(runAll);
+      await tx.atomically(async () => {
+        for (const movement of group) values.push({ status: "ok", value: await this.#runOne(tx, tenantId, movement) });
+      });
       return values;
     } catch (error) {
       if (!(error instanceof AppError)) throw error;

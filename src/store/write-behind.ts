@@ -58,6 +58,8 @@ export class UndoableMap<K, V> {
   set(key: K, value: V): void {
     const had = this.#map.has(key);
     const previous = this.#map.get(key);
+    // Nothing to undo: a batch marks the same account dirty thousands of times.
+    if (had && previous === value) return;
     this.#map.set(key, value);
     this.undo.push(() => (had ? this.#map.set(key, previous as V) : this.#map.delete(key)));
   }
@@ -83,6 +85,15 @@ export class PendingRows<T> {
   append(row: T): void {
     this.#rows.push(row);
     this.undo.push(() => this.#rows.pop());
+  }
+
+  /** An unwritten row that matches, searched from the newest (rows a transaction reads back are rare). */
+  findUnwritten(matches: (row: T) => boolean): T | undefined {
+    for (let index = this.#rows.length - 1; index >= this.#written; index -= 1) {
+      const row = this.#rows[index] as T;
+      if (matches(row)) return row;
+    }
+    return undefined;
   }
 
   /** The rows not yet written; they count as written unless a rollback passes this point. */
@@ -137,7 +148,6 @@ export abstract class WriteBehindTx {
   readonly #accountIds = new UndoableMap<string, string>(this.undo);
   readonly #dirtyAccounts = new UndoableMap<string, true>(this.undo);
   readonly #transfers = new PendingRows<TransferRecord>(this.undo);
-  readonly #unwrittenTransfers = new UndoableMap<string, TransferRecord>(this.undo);
   readonly #events = new PendingRows<EventRecord>(this.undo);
   readonly #deliveries = new PendingRows<DeliveryRowToInsert>(this.undo);
   readonly #eventSeqs = new UndoableMap<string, number>(this.undo);
@@ -202,7 +212,6 @@ export abstract class WriteBehindTx {
       tenantId,
       lastSeq: this.#eventSeqs.get(tenantId) ?? 0,
     }));
-    this.#unwrittenTransfers.take();
     const rows: FlushRows = {
       transfers: this.#transfers.take(),
       events: this.#events.take(),
@@ -253,8 +262,10 @@ export abstract class WriteBehindTx {
   }
 
   async openAccounts(keys: AccountKey[]): Promise<AccountRecord[]> {
+    const ids = keys.map((key) => this.#accountIds.get(accountCacheKey(key)));
+    if (ids.every((id) => id !== undefined)) return ids.map((id) => this.#cachedAccount(id));
     const uncached = uniqueBy(
-      keys.filter((key) => !this.#accountIds.has(accountCacheKey(key))),
+      keys.filter((_, index) => ids[index] === undefined),
       accountCacheKey,
     );
     if (uncached.length > 0) {
@@ -295,15 +306,14 @@ export abstract class WriteBehindTx {
 
   async insertTransfer(transfer: TransferRecord): Promise<void> {
     this.#transfers.append(transfer);
-    this.#unwrittenTransfers.set(transfer.id, transfer);
   }
 
   async findTransfer(id: string): Promise<TransferRecord | undefined> {
-    return this.#unwrittenTransfers.get(id) ?? (await this.readTransfer(id));
+    return this.#transfers.findUnwritten((transfer) => transfer.id === id) ?? (await this.readTransfer(id));
   }
 
   async setTransferStatus(id: string, status: TransferStatus): Promise<void> {
-    if (this.#unwrittenTransfers.has(id)) await this.flush();
+    if (this.#transfers.findUnwritten((transfer) => transfer.id === id)) await this.flush();
     await this.writeTransferStatus(id, status);
   }
 
@@ -350,6 +360,9 @@ export abstract class WriteBehindTx {
 
 function uniqueBy<T>(items: T[], key: (item: T) => string): T[] {
   const seen = new Map<string, T>();
-  for (const item of items) if (!seen.has(key(item))) seen.set(key(item), item);
+  for (const item of items) {
+    const itemKey = key(item);
+    if (!seen.has(itemKey)) seen.set(itemKey, item);
+  }
   return [...seen.values()];
 }
