@@ -14,6 +14,12 @@ import type { TransferService } from "./transfers.js";
  */
 
 export const MAX_BATCH_MOVEMENTS = 8190;
+/**
+ * A large batch lets the event loop run every so many movements: other requests are answered
+ * meanwhile, and a client-server store can send what the batch has written so far.
+ */
+const YIELD_EVERY_MOVEMENTS = 512;
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export type BatchMovementType = "transfer_to_user" | "withdraw_to_master" | "bet" | "win";
 
@@ -58,6 +64,7 @@ export class BatchService {
       await tx.prefetch(this.#prefetchRequest(tenantId, movements));
       const outcomes: BatchOutcome[] = [];
       for (const group of groups) {
+        if (outcomes.length % YIELD_EVERY_MOVEMENTS < group.length && outcomes.length > 0) await yieldToEventLoop();
         const [single] = group;
         if (group.length === 1 && single) outcomes.push(await this.#runSingle(tx, tenantId, single));
         else outcomes.push(...(await this.#runGroup(tx, tenantId, group, outcomes.length)));

@@ -184,13 +184,16 @@ export abstract class WriteBehindTx {
    */
   async atomically<T>(work: () => Promise<T>): Promise<T> {
     const name = `nested_${++this.#savepointDepth}`;
+    await this.#settled();
     const mark = this.undo.mark();
     await this.savepoint(name);
     try {
       const value = await work();
+      await this.#settled();
       await this.releaseSavepoint(name);
       return value;
     } catch (error) {
+      await this.#settled().catch(() => undefined);
       await this.rollbackToSavepoint(name);
       await this.releaseSavepoint(name);
       this.undo.rollbackTo(mark);
@@ -200,8 +203,43 @@ export abstract class WriteBehindTx {
     }
   }
 
+  /**
+   * Unwritten rows after which a flush starts in the background while the work goes on. A
+   * client-server store sets it: the database then stores the first part of a large batch while
+   * this process computes the rest, on the other core. SQLite writes on this thread; it keeps
+   * the default and writes once.
+   */
+  protected readonly backgroundFlushRows: number = Number.POSITIVE_INFINITY;
+  #background: Promise<void> | undefined;
+  #rowsSinceFlush = 0;
+
+  #rowAppended(): void {
+    this.#rowsSinceFlush += 1;
+    if (this.#rowsSinceFlush < this.backgroundFlushRows || this.#background) return;
+    const running = this.#write();
+    this.#background = running;
+    // A failure stays in #background and is thrown by the next step that waits for it.
+    running.then(
+      () => {
+        if (this.#background === running) this.#background = undefined;
+      },
+      () => undefined,
+    );
+  }
+
+  /** Waits for a background flush; its failure fails the step that waits. */
+  async #settled(): Promise<void> {
+    if (this.#background) await this.#background;
+  }
+
   /** Writes everything changed since the last flush. */
   async flush(): Promise<void> {
+    await this.#settled();
+    await this.#write();
+  }
+
+  async #write(): Promise<void> {
+    this.#rowsSinceFlush = 0;
     const accounts = [...this.#dirtyAccounts.take().keys()].map((id) => this.#cachedAccount(id));
     const games = [...this.#dirtyGames.take().keys()].map((key) => {
       const game = this.#games.get(key);
@@ -306,6 +344,7 @@ export abstract class WriteBehindTx {
 
   async insertTransfer(transfer: TransferRecord): Promise<void> {
     this.#transfers.append(transfer);
+    this.#rowAppended();
   }
 
   async findTransfer(id: string): Promise<TransferRecord | undefined> {
@@ -345,6 +384,7 @@ export abstract class WriteBehindTx {
     this.#eventSeqs.set(event.tenantId, seq);
     this.#dirtyCounters.set(event.tenantId, true);
     this.#events.append({ ...event, seq });
+    this.#rowAppended();
     let endpoints = this.#endpoints.get(event.tenantId);
     if (!endpoints) {
       endpoints = await this.readActiveEndpointIds(event.tenantId);

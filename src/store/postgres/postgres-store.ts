@@ -112,6 +112,9 @@ const BATCHES_IN_FLIGHT = 1;
  */
 const MAX_ITEMS_PER_BATCH = 64;
 
+/** About 1 000 movements (a transfer and an event each) per background flush of a large batch. */
+const BACKGROUND_FLUSH_ROWS = 2048;
+
 const ACCOUNT_COLUMNS = `a.id, a.tenant_id, a.owner_kind, a.wallet_uuid, a.currency,
   a.debits_must_not_exceed_credits::int AS debits_must_not_exceed_credits, a.credits_posted::text AS credits_posted,
   a.debits_posted::text AS debits_posted, a.credits_pending::text AS credits_pending, a.debits_pending::text AS debits_pending, a.version`;
@@ -659,6 +662,8 @@ const COUNTER_COLUMNS = ["credits_posted", "debits_posted", "credits_pending", "
  * every further update walks, which is quadratic.
  */
 class PostgresWriteTx extends WriteBehindTx implements WriteTx {
+  protected override readonly backgroundFlushRows = BACKGROUND_FLUSH_ROWS;
+
   constructor(private readonly client: pg.PoolClient) {
     super();
   }
