@@ -261,6 +261,31 @@ describe("POST /batches/ (bulk settlement)", () => {
     assert.deepEqual(await walletBalance(tenant, "group-a"), balance("18.00"));
   });
 
+  // Each movement writes a transfer and an event row. PostgreSQL writes them in the background
+  // every 2 048 rows while the batch goes on, so here a flush happens inside the group: its
+  // savepoint then rolls back rows already written, the singles' rows among them, which must be
+  // written again at commit.
+  it("fails a large linked group after part of it was written, keeping the movements before it", { timeout: 120_000 }, async () => {
+    const tenant = await freshTenant("1000");
+    await createWallet(test, "large-a", undefined, tenant.apiKey);
+    await createWallet(test, "large-b", undefined, tenant.apiKey);
+    const singles = Array.from({ length: 1_000 }, (_, index) => give(index % 2 === 0 ? "large-a" : "large-b", "0.01"));
+    const group = [
+      ...Array.from({ length: 1_200 }, () => give("large-a", "0.01", { group: "late" })),
+      take("large-a", "1000", { group: "late" }),
+    ];
+    const list = results(await batch(tenant, [...singles, ...group]));
+    assert.equal(list.filter((result) => result.status === "ok").length, 1_000);
+    assert.equal(list.filter((result) => result.status === "skipped").length, 1_200);
+    assert.equal(list[2_200]?.status, "failed");
+    assert.equal(list[2_200]?.error?.details.available_balance, "17.00");
+    assert.deepEqual(await walletBalance(tenant, "large-a"), balance("5.00"));
+    assert.deepEqual(await walletBalance(tenant, "large-b"), balance("5.00"));
+    assert.deepEqual(await masterBalance(tenant), balance("990.00"));
+    assert.equal(await historyTotal(tenant, "large-a"), 500);
+    assert.equal((await verifyLedger(test.services.store)).ok, true);
+  });
+
   it("commits a linked group whose members all succeed", async () => {
     const tenant = await freshTenant("50");
     await createWallet(test, "linked-a", undefined, tenant.apiKey);
