@@ -4,6 +4,7 @@ import type { PrefetchRequest } from "../store/write-behind.js";
 import { AppError } from "./errors.js";
 import type { GameResult, GameService } from "./games.js";
 import type { Idempotency, Once, Written } from "./idempotency.js";
+import { walletPrefetch } from "./movements.js";
 import type { TransferService } from "./transfers.js";
 
 /**
@@ -60,17 +61,20 @@ export class BatchService {
 
   run(tenantId: string, movements: BatchMovement[], once?: Once): Promise<Written<BatchOutcome[]>> {
     const groups = linkedGroups(movements);
-    return this.idempotency.write(once, async (tx) => {
-      await tx.prefetch(this.#prefetchRequest(tenantId, movements));
-      const outcomes: BatchOutcome[] = [];
-      for (const group of groups) {
-        if (outcomes.length % YIELD_EVERY_MOVEMENTS < group.length && outcomes.length > 0) await yieldToEventLoop();
-        const [single] = group;
-        if (group.length === 1 && single) outcomes.push(await this.#runSingle(tx, tenantId, single));
-        else outcomes.push(...(await this.#runGroup(tx, tenantId, group, outcomes.length)));
-      }
-      return outcomes;
-    });
+    return this.idempotency.write(
+      once,
+      async (tx) => {
+        const outcomes: BatchOutcome[] = [];
+        for (const group of groups) {
+          if (outcomes.length % YIELD_EVERY_MOVEMENTS < group.length && outcomes.length > 0) await yieldToEventLoop();
+          const [single] = group;
+          if (group.length === 1 && single) outcomes.push(await this.#runSingle(tx, tenantId, single));
+          else outcomes.push(...(await this.#runGroup(tx, tenantId, group, outcomes.length)));
+        }
+        return outcomes;
+      },
+      this.#prefetchRequest(tenantId, movements),
+    );
   }
 
   /**
@@ -78,15 +82,13 @@ export class BatchService {
    * currencies are left out: those movements fail, and must not open accounts.
    */
   #prefetchRequest(tenantId: string, movements: BatchMovement[]): PrefetchRequest {
+    const requests = movements.map((movement) =>
+      walletPrefetch(this.currencies, tenantId, movement.lookup, movement.currency, [movement.transactionId, movement.betTransactionId]),
+    );
     return {
       tenantId,
-      wallets: movements.flatMap((movement) => {
-        const currency = this.currencies.find(movement.currency);
-        return currency ? [{ lookup: movement.lookup, currency: currency.code }] : [];
-      }),
-      gameTransactionIds: movements.flatMap((movement) =>
-        [movement.transactionId, movement.betTransactionId].filter((id): id is string => id !== undefined),
-      ),
+      wallets: requests.flatMap((request) => request.wallets),
+      gameTransactionIds: requests.flatMap((request) => request.gameTransactionIds),
     };
   }
 

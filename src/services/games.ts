@@ -4,7 +4,7 @@ import type { AccountRecord, GameKind, GameTransactionRecord, Store, WalletLooku
 import { AppError, walletNotFound } from "./errors.js";
 import { recordEvent } from "./events.js";
 import { decodeResult, encodeResult, type Idempotency, type Once, type Written } from "./idempotency.js";
-import { findCurrency, move, parseMoney } from "./movements.js";
+import { findCurrency, move, parseMoney, walletPrefetch } from "./movements.js";
 import { masterKey, walletKey } from "./transfers.js";
 
 /**
@@ -45,17 +45,24 @@ export class GameService {
   ) {}
 
   bet(request: GameRequest, once?: Once): Promise<Written<GameResult>> {
-    return this.idempotency.write(once, (tx) => this.betIn(tx, request));
+    return this.idempotency.write(once, (tx) => this.betIn(tx, request), this.#prefetch(request));
   }
 
   win(request: GameRequest, once?: Once): Promise<Written<GameResult>> {
-    return this.idempotency.write(once, (tx) => this.winIn(tx, request));
+    return this.idempotency.write(once, (tx) => this.winIn(tx, request), this.#prefetch(request));
   }
 
   async rollback(request: GameRequest, once?: Once): Promise<Written<GameResult>> {
     const tenant = await this.store.findTenant(request.tenantId);
     const policy = tenant?.unknownRollback ?? "succeed";
-    return this.idempotency.write(once, (tx) => this.rollbackIn(tx, request, policy));
+    return this.idempotency.write(once, (tx) => this.rollbackIn(tx, request, policy), this.#prefetch(request));
+  }
+
+  #prefetch(request: GameRequest) {
+    return walletPrefetch(this.currencies, request.tenantId, request.lookup, request.currency, [
+      request.transactionId,
+      request.betTransactionId,
+    ]);
   }
 
   async betIn(tx: WriteTx, request: GameRequest): Promise<GameResult> {

@@ -1,4 +1,5 @@
 import type { Store, WriteTx } from "../store/store.js";
+import type { PrefetchRequest } from "../store/write-behind.js";
 import { AppError } from "./errors.js";
 
 /**
@@ -31,13 +32,13 @@ export class Idempotency {
   ) {}
 
   /** Runs work in a store transaction, at most once per key when `once` is given. */
-  async write<T>(once: Once | undefined, work: (tx: WriteTx) => Promise<T>): Promise<Written<T>> {
-    if (!once) return { value: await this.store.write(work), replayed: false };
+  async write<T>(once: Once | undefined, work: (tx: WriteTx) => Promise<T>, prefetch?: PrefetchRequest): Promise<Written<T>> {
+    if (!once) return { value: await this.store.write(work, prefetch), replayed: false };
     const slot = `${once.scope}\u0000${once.key}`;
     if (this.#inFlight.has(slot)) throw inFlight();
     this.#inFlight.add(slot);
     try {
-      return await this.store.write((tx) => this.#writeOnce(tx, once, work));
+      return await this.store.write((tx) => this.#writeOnce(tx, once, work), prefetch);
     } finally {
       this.#inFlight.delete(slot);
     }

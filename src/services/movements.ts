@@ -2,7 +2,8 @@ import { uuidv7 } from "../ids.js";
 import { applyTransfer, postPending, type TransferPhase, voidPending } from "../ledger/accounts.js";
 import type { Currency, CurrencyRegistry } from "../ledger/currencies.js";
 import { AmountError, formatAmount, parseAmount } from "../ledger/money.js";
-import type { AccountKey, AccountRecord, TransferRecord, TransferType, WriteTx } from "../store/store.js";
+import type { AccountKey, AccountRecord, TransferRecord, TransferType, WalletLookup, WriteTx } from "../store/store.js";
+import type { PrefetchRequest } from "../store/write-behind.js";
 import { AppError } from "./errors.js";
 
 /**
@@ -108,6 +109,25 @@ export function parseMoney(
     if (error instanceof AmountError) throw new AppError("invalid_request", `Invalid amount: ${error.message}`, { field: "amount" });
     throw error;
   }
+}
+
+/**
+ * What a movement on one wallet will touch, so the store can read it ahead with its neighbours
+ * in the same transaction; nothing for a currency it does not know (that movement fails).
+ */
+export function walletPrefetch(
+  currencies: CurrencyRegistry,
+  tenantId: string,
+  lookup: WalletLookup,
+  currencyCode: string | undefined,
+  gameTransactionIds: (string | undefined)[] = [],
+): PrefetchRequest {
+  const currency = currencyCode === undefined ? undefined : currencies.find(currencyCode);
+  return {
+    tenantId,
+    wallets: currency ? [{ lookup, currency: currency.code }] : [],
+    gameTransactionIds: gameTransactionIds.filter((id): id is string => id !== undefined),
+  };
 }
 
 export function findCurrency(currencies: CurrencyRegistry, code: string): Currency {

@@ -12,7 +12,7 @@ import type {
 import { walletNotFound } from "./errors.js";
 import { recordEvent } from "./events.js";
 import type { Idempotency, Once, Written } from "./idempotency.js";
-import { move, parseMoney } from "./movements.js";
+import { move, parseMoney, walletPrefetch } from "./movements.js";
 
 export interface TransferRequest {
   tenantId: string;
@@ -53,11 +53,15 @@ export class TransferService {
   ) {}
 
   transferToUser(request: TransferRequest, once?: Once): Promise<Written<TransferRecord>> {
-    return this.idempotency.write(once, (tx) => this.moveIn(tx, request, "to_sub"));
+    return this.idempotency.write(once, (tx) => this.moveIn(tx, request, "to_sub"), this.#prefetch(request));
   }
 
   withdrawToMaster(request: TransferRequest, once?: Once): Promise<Written<TransferRecord>> {
-    return this.idempotency.write(once, (tx) => this.moveIn(tx, request, "to_master"));
+    return this.idempotency.write(once, (tx) => this.moveIn(tx, request, "to_master"), this.#prefetch(request));
+  }
+
+  #prefetch(request: TransferRequest) {
+    return walletPrefetch(this.currencies, request.tenantId, request.lookup, request.currency);
   }
 
   /** One movement inside a transaction the caller owns (single requests and batches). */

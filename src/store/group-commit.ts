@@ -5,8 +5,10 @@
  * durable commit is paid once per batch instead of once per movement.
  */
 
-export interface BatchItem<Tx> {
+export interface BatchItem<Tx, Hint = undefined> {
   work: (tx: Tx) => Promise<unknown>;
+  /** What the work will touch, for a runner that reads it in advance. */
+  hint: Hint | undefined;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
 }
@@ -14,7 +16,7 @@ export interface BatchItem<Tx> {
 export type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
 /** Runs a batch in one transaction and returns each item's outcome, or throws if the commit fails. */
-export type BatchRunner<Tx> = (items: BatchItem<Tx>[]) => Promise<Outcome[]>;
+export type BatchRunner<Tx, Hint> = (items: BatchItem<Tx, Hint>[]) => Promise<Outcome[]>;
 
 export const MAX_BATCH_ITEMS = 8190;
 const DRAIN_POLL_MS = 5;
@@ -26,9 +28,9 @@ export interface CommitStats {
   items: number;
 }
 
-export class GroupCommitter<Tx> {
+export class GroupCommitter<Tx, Hint = undefined> {
   readonly stats: CommitStats = { batches: 0, items: 0 };
-  readonly #queue: BatchItem<Tx>[] = [];
+  readonly #queue: BatchItem<Tx, Hint>[] = [];
   #batchesInFlight = 0;
   #scheduled = false;
 
@@ -37,7 +39,7 @@ export class GroupCommitter<Tx> {
    *   store overlap one batch's round trips with another's commit.
    */
   constructor(
-    private readonly runBatch: BatchRunner<Tx>,
+    private readonly runBatch: BatchRunner<Tx, Hint>,
     private readonly maxBatchesInFlight = 1,
     private readonly maxItemsPerBatch = MAX_BATCH_ITEMS,
   ) {}
@@ -49,9 +51,9 @@ export class GroupCommitter<Tx> {
     }
   }
 
-  submit<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+  submit<T>(work: (tx: Tx) => Promise<T>, hint?: Hint): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.#queue.push({ work, resolve: resolve as (value: unknown) => void, reject });
+      this.#queue.push({ work, hint, resolve: resolve as (value: unknown) => void, reject });
       this.#schedule();
     });
   }

@@ -300,7 +300,11 @@ export interface Store {
   readonly kind: "sqlite" | "postgres";
   close(): Promise<void>;
 
-  write<T>(work: (tx: WriteTx) => Promise<T>): Promise<T>;
+  /**
+   * `prefetch` names what the work will touch: a client-server store reads and locks it for
+   * all the work of one transaction in a few round trips, before running any of it.
+   */
+  write<T>(work: (tx: WriteTx) => Promise<T>, prefetch?: PrefetchRequest): Promise<T>;
   /** How well group commit is batching: items per batch is the commits saved. */
   readonly commitStats: CommitStats;
 

@@ -137,6 +137,18 @@ export interface PrefetchRequest {
   gameTransactionIds: string[];
 }
 
+/** One request per tenant, in tenant order, so every process locks tenants in the same order. */
+export function mergePrefetch(requests: PrefetchRequest[]): PrefetchRequest[] {
+  const byTenant = new Map<string, PrefetchRequest>();
+  for (const request of requests) {
+    const merged = byTenant.get(request.tenantId) ?? { tenantId: request.tenantId, wallets: [], gameTransactionIds: [] };
+    merged.wallets.push(...request.wallets);
+    merged.gameTransactionIds.push(...request.gameTransactionIds);
+    byTenant.set(request.tenantId, merged);
+  }
+  return [...byTenant.values()].sort((a, b) => (a.tenantId < b.tenantId ? -1 : a.tenantId > b.tenantId ? 1 : 0));
+}
+
 /**
  * The store-independent half of a write transaction. A store supplies reads, locks and the bulk
  * writes of `FlushRows`; the bookkeeping of what is cached, changed and still unwritten is here.

@@ -76,7 +76,14 @@ import type {
   WithdrawalStatus,
   WriteTx,
 } from "../store.js";
-import { accountCacheKey, type DeliveryRowToInsert, type FlushRows, WriteBehindTx } from "../write-behind.js";
+import {
+  accountCacheKey,
+  type DeliveryRowToInsert,
+  type FlushRows,
+  mergePrefetch,
+  type PrefetchRequest,
+  WriteBehindTx,
+} from "../write-behind.js";
 import { copyRows } from "./copy.js";
 import { migrate } from "./migrations.js";
 
@@ -137,7 +144,7 @@ async function rows<T>(client: pg.Pool | pg.PoolClient, name: string, text: stri
 export class PostgresStore implements Store {
   readonly kind = "postgres";
   readonly #pool: pg.Pool;
-  readonly #committer: GroupCommitter<WriteTx>;
+  readonly #committer: GroupCommitter<WriteTx, PrefetchRequest>;
 
   readonly #eventListeners = new Set<(tenantIds: ReadonlySet<string>) => void>();
   #listener: pg.Client | undefined;
@@ -148,7 +155,11 @@ export class PostgresStore implements Store {
     private readonly connectionString: string,
   ) {
     this.#pool = pool;
-    this.#committer = new GroupCommitter<WriteTx>((items) => this.#runBatch(items), BATCHES_IN_FLIGHT, MAX_ITEMS_PER_BATCH);
+    this.#committer = new GroupCommitter<WriteTx, PrefetchRequest>(
+      (items) => this.#runBatch(items),
+      BATCHES_IN_FLIGHT,
+      MAX_ITEMS_PER_BATCH,
+    );
   }
 
   static async open(connectionString: string, poolSize = 10): Promise<PostgresStore> {
@@ -169,15 +180,19 @@ export class PostgresStore implements Store {
     return this.#committer.stats;
   }
 
-  write<T>(work: (tx: WriteTx) => Promise<T>): Promise<T> {
-    return this.#committer.submit(work);
+  write<T>(work: (tx: WriteTx) => Promise<T>, prefetch?: PrefetchRequest): Promise<T> {
+    return this.#committer.submit(work, prefetch);
   }
 
-  async #runBatch(items: BatchItem<WriteTx>[]): Promise<Outcome[]> {
+  async #runBatch(items: BatchItem<WriteTx, PrefetchRequest>[]): Promise<Outcome[]> {
     const client = await this.#pool.connect();
     try {
       await client.query("BEGIN");
       const tx = new PostgresWriteTx(client);
+      // Reading ahead is an optimisation: if it fails, each item reads what it needs itself.
+      for (const request of mergePrefetch(items.flatMap((item) => (item.hint ? [item.hint] : [])))) {
+        await runItem(tx, { work: (batchTx) => batchTx.prefetch(request) });
+      }
       const outcomes: Outcome[] = [];
       for (const item of items) outcomes.push(await runItem(tx, item));
       await tx.flush();
@@ -557,7 +572,7 @@ export class PostgresStore implements Store {
  * Runs one item inside its own savepoint. A deadlock or serialization failure with another
  * process rolls back only this item, whose work is then retried; the locks it lost go with it.
  */
-async function runItem(tx: PostgresWriteTx, item: BatchItem<WriteTx>): Promise<Outcome> {
+async function runItem(tx: PostgresWriteTx, item: Pick<BatchItem<WriteTx, PrefetchRequest>, "work">): Promise<Outcome> {
   for (let attempt = 1; ; attempt += 1) {
     try {
       return { ok: true, value: await tx.atomically(() => item.work(tx)) };

@@ -138,6 +138,7 @@ export class SqliteStore implements Store {
     return this.#committer.stats;
   }
 
+  /** Reads are in-process here and cost microseconds: the work reads what it needs itself. */
   write<T>(work: (tx: WriteTx) => Promise<T>): Promise<T> {
     return this.#committer.submit(work);
   }
