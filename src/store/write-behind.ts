@@ -205,7 +205,7 @@ export abstract class WriteBehindTx {
       await this.releaseSavepoint(name);
       return value;
     } catch (error) {
-      await this.#settled().catch(() => undefined);
+      await this.#abandonBackground();
       await this.rollbackToSavepoint(name);
       await this.releaseSavepoint(name);
       this.undo.rollbackTo(mark);
@@ -242,6 +242,16 @@ export abstract class WriteBehindTx {
   /** Waits for a background flush; its failure fails the step that waits. */
   async #settled(): Promise<void> {
     if (this.#background) await this.#background;
+  }
+
+  /**
+   * Waits for a background flush that a savepoint rollback is about to undo, ignoring its
+   * failure: the rollback undoes its writes, and the undo log marks its rows unwritten again.
+   */
+  async #abandonBackground(): Promise<void> {
+    const running = this.#background;
+    this.#background = undefined;
+    await running?.catch(() => undefined);
   }
 
   /** Writes everything changed since the last flush. */
