@@ -188,31 +188,54 @@ export abstract class WriteBehindTx {
   protected abstract releaseSavepoint(name: string): Promise<void>;
   protected abstract rollbackToSavepoint(name: string): Promise<void>;
 
-  #savepointDepth = 0;
+  /**
+   * Whether savepoints are created in the database only when a statement runs inside them. A
+   * client-server store sets it: work that finds everything in memory (a movement whose
+   * wallet and accounts were read ahead) then costs no round trip for its savepoint, and its
+   * failure is undone by the undo log alone.
+   */
+  protected readonly lazySavepoints: boolean = false;
+  /** The savepoints `atomically` has opened, outermost first. */
+  readonly #savepoints: { name: string; created: boolean }[] = [];
 
   /**
    * Runs work in a savepoint: if it throws, its database writes and its changes to this state
    * are undone and the error passes on, while the enclosing transaction goes on.
    */
   async atomically<T>(work: () => Promise<T>): Promise<T> {
-    const name = `nested_${++this.#savepointDepth}`;
     await this.#settled();
+    const savepoint = { name: `nested_${this.#savepoints.length + 1}`, created: false };
+    this.#savepoints.push(savepoint);
     const mark = this.undo.mark();
-    await this.savepoint(name);
     try {
+      if (!this.lazySavepoints) await this.createSavepoints();
       const value = await work();
       await this.#settled();
-      await this.releaseSavepoint(name);
+      if (savepoint.created) await this.releaseSavepoint(savepoint.name);
       return value;
     } catch (error) {
       await this.#abandonBackground();
-      await this.rollbackToSavepoint(name);
-      await this.releaseSavepoint(name);
+      if (savepoint.created) {
+        await this.rollbackToSavepoint(savepoint.name);
+        await this.releaseSavepoint(savepoint.name);
+      }
       this.undo.rollbackTo(mark);
       throw error;
     } finally {
-      this.#savepointDepth -= 1;
+      this.#savepoints.pop();
     }
+  }
+
+  /**
+   * Creates the open savepoints the database does not have yet, outermost first; a store with
+   * lazy savepoints calls it before every statement. The statements are sent at once, in
+   * order, so nothing sent later can run outside them.
+   */
+  protected async createSavepoints(): Promise<void> {
+    const missing = this.#savepoints.filter((savepoint) => !savepoint.created);
+    if (missing.length === 0) return;
+    for (const savepoint of missing) savepoint.created = true;
+    await Promise.all(missing.map((savepoint) => this.savepoint(savepoint.name)));
   }
 
   /**

@@ -59,9 +59,9 @@ function verifySignature(secret: string, header: string, rawBody: string, tolera
   return given.length === expected.length && timingSafeEqual(Buffer.from(given), Buffer.from(expected));
 }
 
-async function waitUntil(check: () => boolean, timeoutMs = 5000): Promise<void> {
+async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() > deadline) throw new Error("condition not met in time");
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
@@ -192,8 +192,10 @@ describe("webhooks across a restart", () => {
         const event = JSON.parse(receiver.received.find((entry) => entry.answeredStatus === 200)?.body ?? "{}");
         assert.equal(event.type, "deposit.pending");
         assert.ok(failedBeforeRestart >= 2);
-        const deliveries = await second.services.webhooks.deliveries(tenant.tenantId, "delivered", 10, 0);
-        assert.equal(deliveries.length, 1);
+        // The receiver has answered 200; the service records the delivery once it reads that answer.
+        const delivered = () => second.services.webhooks.deliveries(tenant.tenantId, "delivered", 10, 0);
+        await waitUntil(async () => (await delivered()).length > 0);
+        assert.equal((await delivered()).length, 1);
       } finally {
         await second.close();
       }

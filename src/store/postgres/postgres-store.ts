@@ -164,6 +164,10 @@ export class PostgresStore implements Store {
 
   static async open(connectionString: string, poolSize = 10): Promise<PostgresStore> {
     const pool = new pg.Pool({ connectionString, max: poolSize, types });
+    // An idle connection the server closes (a restart, a failover, an operator's kill) is
+    // dropped by the pool, which connects again for the next query. Unhandled, the pool's
+    // 'error' event would crash the process.
+    pool.on("error", () => undefined);
     await migrate(pool);
     return new PostgresStore(pool, connectionString);
   }
@@ -678,9 +682,18 @@ const COUNTER_COLUMNS = ["credits_posted", "debits_posted", "credits_pending", "
  */
 class PostgresWriteTx extends WriteBehindTx implements WriteTx {
   protected override readonly backgroundFlushRows = BACKGROUND_FLUSH_ROWS;
+  protected override readonly lazySavepoints = true;
+  readonly #connection: pg.PoolClient;
+  /** The connection as every statement of this class uses it: inside the open savepoints. */
+  private readonly client: pg.PoolClient;
 
-  constructor(private readonly client: pg.PoolClient) {
+  constructor(connection: pg.PoolClient) {
     super();
+    this.#connection = connection;
+    const query = (...args: unknown[]) =>
+      this.createSavepoints().then(() => (connection.query as (...queryArgs: unknown[]) => Promise<unknown>).apply(connection, args));
+    // Only `query` is used on it; the cast keeps the helpers' PoolClient parameters.
+    this.client = { query } as unknown as pg.PoolClient;
   }
 
   protected async readWallets(tenantId: string, lookups: WalletLookup[]): Promise<WalletRecord[]> {
@@ -812,6 +825,8 @@ class PostgresWriteTx extends WriteBehindTx implements WriteTx {
   }
 
   protected async writeRows(rows: FlushRows): Promise<void> {
+    // COPY goes to the connection itself (it returns a stream, not a promise).
+    await this.createSavepoints();
     if (rows.transfers.length > 0) await this.#insertTransfers(rows.transfers);
     if (rows.events.length > 0) await this.#insertEvents(rows.events);
     if (rows.deliveries.length > 0) await this.#insertDeliveries(rows.deliveries);
@@ -828,7 +843,7 @@ class PostgresWriteTx extends WriteBehindTx implements WriteTx {
 
   async #insertTransfers(transfers: TransferRecord[]): Promise<void> {
     await copyRows(
-      this.client,
+      this.#connection,
       "transfers",
       [
         "id",
@@ -863,7 +878,7 @@ class PostgresWriteTx extends WriteBehindTx implements WriteTx {
 
   async #insertEvents(events: EventRecord[]): Promise<void> {
     await copyRows(
-      this.client,
+      this.#connection,
       "events",
       ["tenant_id", "seq", "id", "type", "wallet_uuid", "payload", "created_at"],
       events.map((event) => [event.tenantId, event.seq, event.id, event.type, event.walletUuid, event.payload, event.createdAt]),
@@ -872,7 +887,7 @@ class PostgresWriteTx extends WriteBehindTx implements WriteTx {
 
   async #insertDeliveries(deliveries: DeliveryRowToInsert[]): Promise<void> {
     await copyRows(
-      this.client,
+      this.#connection,
       "webhook_deliveries",
       ["event_id", "endpoint_id", "tenant_id", "status", "attempts", "next_attempt_at", "created_at"],
       deliveries.map((delivery) => [
@@ -928,15 +943,15 @@ class PostgresWriteTx extends WriteBehindTx implements WriteTx {
   }
 
   protected async savepoint(name: string): Promise<void> {
-    await this.client.query(`SAVEPOINT ${name}`);
+    await this.#connection.query(`SAVEPOINT ${name}`);
   }
 
   protected async releaseSavepoint(name: string): Promise<void> {
-    await this.client.query(`RELEASE SAVEPOINT ${name}`);
+    await this.#connection.query(`RELEASE SAVEPOINT ${name}`);
   }
 
   protected async rollbackToSavepoint(name: string): Promise<void> {
-    await this.client.query(`ROLLBACK TO SAVEPOINT ${name}`);
+    await this.#connection.query(`ROLLBACK TO SAVEPOINT ${name}`);
   }
 
   async insertWallet(wallet: WalletRecord): Promise<"inserted" | "duplicate_external_id"> {
