@@ -114,8 +114,10 @@ const MAX_ATTEMPTS = 5;
  */
 const BATCHES_IN_FLIGHT = 1;
 /**
- * Each item runs in a savepoint (a subtransaction). Past 64 of them PostgreSQL's per-backend
- * subtransaction cache overflows and every visibility check slows down, so batches stay below.
+ * An item that sends a statement runs in a savepoint (a subtransaction). Past 64 of them
+ * PostgreSQL's per-backend subtransaction cache overflows and every visibility check slows
+ * down, so batches stay below, even though most movements now send none (measured: 256 items
+ * per batch gained about 10% on single movements, within the noise of this machine).
  */
 const MAX_ITEMS_PER_BATCH = 64;
 
