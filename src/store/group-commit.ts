@@ -75,17 +75,35 @@ export class GroupCommitter<Tx, Hint = undefined> {
     this.stats.batches += 1;
     this.stats.items += batch.length;
     this.#schedule();
-    try {
-      const outcomes = await this.runBatch(batch);
-      batch.forEach((item, index) => {
-        const outcome = outcomes[index];
-        if (outcome?.ok) item.resolve(outcome.value);
-        else item.reject(outcome ? outcome.error : new Error("batch lost an outcome"));
-      });
-    } catch (error) {
-      for (const item of batch) item.reject(error);
-    }
+    const outcomes = await this.#run(batch);
+    batch.forEach((item, index) => {
+      const outcome = outcomes[index];
+      if (outcome?.ok) item.resolve(outcome.value);
+      else item.reject(outcome ? outcome.error : new Error("batch lost an outcome"));
+    });
     this.#batchesInFlight -= 1;
     this.#schedule();
+  }
+
+  /**
+   * A transaction that fails as a whole (its commit, or writing what its items left in memory)
+   * is run again one item per transaction: nothing was answered yet, and one item's bad row
+   * must not fail its neighbours.
+   */
+  async #run(batch: BatchItem<Tx, Hint>[]): Promise<Outcome[]> {
+    try {
+      return await this.runBatch(batch);
+    } catch (error) {
+      if (batch.length === 1) return [{ ok: false, error }];
+      const outcomes: Outcome[] = [];
+      for (const item of batch) {
+        try {
+          outcomes.push(...(await this.runBatch([item])));
+        } catch (itemError) {
+          outcomes.push({ ok: false, error: itemError });
+        }
+      }
+      return outcomes;
+    }
   }
 }

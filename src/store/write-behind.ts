@@ -228,8 +228,7 @@ export abstract class WriteBehindTx {
 
   /**
    * Creates the open savepoints the database does not have yet, outermost first; a store with
-   * lazy savepoints calls it before every statement. The statements are sent at once, in
-   * order, so nothing sent later can run outside them.
+   * lazy savepoints calls it, and waits for it, before every statement.
    */
   protected async createSavepoints(): Promise<void> {
     const missing = this.#savepoints.filter((savepoint) => !savepoint.created);
@@ -393,11 +392,15 @@ export abstract class WriteBehindTx {
   }
 
   async findTransfer(id: string): Promise<TransferRecord | undefined> {
-    return this.#transfers.findUnwritten((transfer) => transfer.id === id) ?? (await this.readTransfer(id));
+    const unwritten = this.#transfers.findUnwritten((transfer) => transfer.id === id);
+    if (unwritten) return unwritten;
+    // A background flush may be writing it right now.
+    await this.#settled();
+    return this.readTransfer(id);
   }
 
   async setTransferStatus(id: string, status: TransferStatus): Promise<void> {
-    if (this.#transfers.findUnwritten((transfer) => transfer.id === id)) await this.flush();
+    await this.flush();
     await this.writeTransferStatus(id, status);
   }
 

@@ -101,3 +101,50 @@ describe("write-behind state across savepoints", () => {
     assert.equal((await verifyLedger(store)).ok, true);
   });
 });
+
+describe("a transaction that fails as a whole", () => {
+  let test: TestApp;
+
+  before(async () => {
+    test = await startApp();
+    await fundMaster(test, "USDTTRC20", "100", "funding");
+    await createWallet(test, "neighbour");
+  });
+  after(() => test.close());
+
+  it("runs its items again one by one, so a bad row fails only the item that wrote it", async () => {
+    const { store } = test.services;
+    const tenantId = test.tenant.tenantId;
+    // Both land in one transaction. The second leaves a game transaction in memory whose wallet
+    // does not exist: writing it at commit breaks a foreign key and fails the whole transaction.
+    const good = store.write((tx) =>
+      test.services.transfers.moveIn(
+        tx,
+        { tenantId, lookup: { by: "external_id", value: "neighbour" }, currency: "USDTTRC20", amount: "10" },
+        "to_sub",
+      ),
+    );
+    const bad = store.write(async (tx) => {
+      await tx.findGameTransaction(tenantId, "poison");
+      await tx.saveGameTransaction({
+        tenantId,
+        transactionId: "poison",
+        kind: "bet",
+        status: "completed",
+        walletUuid: randomUUID(),
+        currency: "USDTTRC20",
+        amount: 1n,
+        roundId: "poison-round",
+        referenceId: null,
+        fingerprint: "poison",
+        result: "{}",
+        createdAt: new Date().toISOString(),
+      });
+    });
+    const [goodResult, badResult] = await Promise.allSettled([good, bad]);
+    assert.equal(goodResult.status, "fulfilled");
+    assert.equal(badResult.status, "rejected");
+    assert.equal((await balances(test, { external_id: "neighbour" })).body.balances[0]?.available_balance, "10.00");
+    assert.equal((await verifyLedger(store)).ok, true);
+  });
+});

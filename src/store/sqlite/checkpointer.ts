@@ -33,6 +33,7 @@ parentPort.on("message", (message) => {
 export class Checkpointer {
   readonly #worker: Worker;
   #running = false;
+  #closing = false;
   #requested = false;
   readonly #exited: Promise<void>;
 
@@ -45,7 +46,9 @@ export class Checkpointer {
       this.#running = false;
       if (this.#requested) this.request();
     });
-    this.#worker.once("error", onFailure);
+    this.#worker.once("error", (error) => {
+      if (!this.#closing) onFailure(error);
+    });
     this.#exited = new Promise((resolve) => this.#worker.once("exit", () => resolve()));
   }
 
@@ -61,6 +64,7 @@ export class Checkpointer {
   }
 
   async close(): Promise<void> {
+    this.#closing = true;
     // Referenced again so the process waits for the thread to close its connection.
     this.#worker.ref();
     this.#worker.postMessage("close");
