@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import Database from "better-sqlite3";
 import pg from "pg";
 import { copyRows } from "../../src/store/postgres/copy.js";
+import { EVENT_INSERT_COLUMNS, TRANSFER_INSERT_COLUMNS } from "../../src/store/sql.js";
 import type { BenchDatabase } from "./database.js";
 import { median, round, waitForQuiet } from "./load.js";
 import { log } from "./report.js";
@@ -22,22 +23,6 @@ export interface StorageFloor {
   medianMovementsPerSecond: number;
 }
 
-const TRANSFER_COLUMNS = [
-  "id",
-  "tenant_id",
-  "currency",
-  "flag",
-  "debit_account_id",
-  "credit_account_id",
-  "amount",
-  "pending_id",
-  "transfer_type",
-  "wallet_uuid",
-  "status",
-  "created_at",
-];
-const EVENT_COLUMNS = ["tenant_id", "seq", "id", "type", "wallet_uuid", "payload", "created_at"];
-
 export async function storageFloor(database: BenchDatabase, size: number, rounds: number): Promise<StorageFloor> {
   await waitForQuiet();
   log(`storage floor: ${rounds} rounds of ${size} transfers and events`);
@@ -57,11 +42,11 @@ function sqliteRounds(file: string, size: number, rounds: number): number[] {
     db.pragma("synchronous = FULL");
     db.pragma("foreign_keys = ON");
     const transfers = db
-      .prepare(`SELECT ${TRANSFER_COLUMNS.join(", ")} FROM transfers ORDER BY seq DESC LIMIT ?`)
+      .prepare(`SELECT ${TRANSFER_INSERT_COLUMNS.join(", ")} FROM transfers ORDER BY seq DESC LIMIT ?`)
       .raw()
       .all(size) as (string | null)[][];
     const events = db
-      .prepare(`SELECT ${EVENT_COLUMNS.join(", ")} FROM events ORDER BY seq DESC LIMIT ?`)
+      .prepare(`SELECT ${EVENT_INSERT_COLUMNS.join(", ")} FROM events ORDER BY seq DESC LIMIT ?`)
       .raw()
       .all(size) as (string | number | null)[][];
     const accounts = db.prepare("SELECT id, credits_posted, debits_posted, version FROM accounts WHERE version > 0").raw().all() as [
@@ -71,9 +56,11 @@ function sqliteRounds(file: string, size: number, rounds: number): number[] {
       number,
     ][];
     const insertTransfer = db.prepare(
-      `INSERT INTO transfers (${TRANSFER_COLUMNS.join(", ")}) VALUES (${TRANSFER_COLUMNS.map(() => "?").join(", ")})`,
+      `INSERT INTO transfers (${TRANSFER_INSERT_COLUMNS.join(", ")}) VALUES (${TRANSFER_INSERT_COLUMNS.map(() => "?").join(", ")})`,
     );
-    const insertEvent = db.prepare(`INSERT INTO events (${EVENT_COLUMNS.join(", ")}) VALUES (${EVENT_COLUMNS.map(() => "?").join(", ")})`);
+    const insertEvent = db.prepare(
+      `INSERT INTO events (${EVENT_INSERT_COLUMNS.join(", ")}) VALUES (${EVENT_INSERT_COLUMNS.map(() => "?").join(", ")})`,
+    );
     const updateAccount = db.prepare("UPDATE accounts SET credits_posted = ?, debits_posted = ?, version = ? WHERE id = ?");
     let nextSeq = (db.prepare("SELECT max(seq) AS seq FROM events").get() as { seq: number }).seq;
     const secondsEach: number[] = [];
@@ -99,16 +86,20 @@ async function postgresRounds(url: string, size: number, rounds: number): Promis
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
-    const text = (columns: string[]) => columns.map((column) => `${column}::text`).join(", ");
+    const text = (columns: readonly string[]) => columns.map((column) => `${column}::text`).join(", ");
     const transfers = (
       await client.query({
-        text: `SELECT ${text(TRANSFER_COLUMNS)} FROM transfers ORDER BY seq DESC LIMIT $1`,
+        text: `SELECT ${text(TRANSFER_INSERT_COLUMNS)} FROM transfers ORDER BY seq DESC LIMIT $1`,
         values: [size],
         rowMode: "array",
       })
     ).rows as (string | null)[][];
     const events = (
-      await client.query({ text: `SELECT ${text(EVENT_COLUMNS)} FROM events ORDER BY seq DESC LIMIT $1`, values: [size], rowMode: "array" })
+      await client.query({
+        text: `SELECT ${text(EVENT_INSERT_COLUMNS)} FROM events ORDER BY seq DESC LIMIT $1`,
+        values: [size],
+        rowMode: "array",
+      })
     ).rows as (string | null)[][];
     const accounts = (await client.query("SELECT id, credits_posted::text, debits_posted::text, version FROM accounts WHERE version > 0"))
       .rows;
@@ -120,13 +111,13 @@ async function postgresRounds(url: string, size: number, rounds: number): Promis
       await copyRows(
         client,
         "transfers",
-        TRANSFER_COLUMNS,
+        TRANSFER_INSERT_COLUMNS,
         transfers.map((row) => [randomUUID(), ...row.slice(1)]),
       );
       await copyRows(
         client,
         "events",
-        EVENT_COLUMNS,
+        EVENT_INSERT_COLUMNS,
         events.map((row) => {
           nextSeq += 1;
           return [row[0] ?? null, String(nextSeq), randomUUID(), ...row.slice(3)];

@@ -25,6 +25,25 @@ export const IDEMPOTENCY_INSERT_CONDITION = "idempotency_keys.expires_at <= excl
 export const positional = (shape: UpsertShape, row: object): unknown[] =>
   shape.columns.map((column) => (row as Record<string, unknown>)[column]);
 
+/** The columns a new transfer row is written with, in the order bulk writes send them. */
+export const TRANSFER_INSERT_COLUMNS = [
+  "id",
+  "tenant_id",
+  "currency",
+  "flag",
+  "debit_account_id",
+  "credit_account_id",
+  "amount",
+  "pending_id",
+  "transfer_type",
+  "wallet_uuid",
+  "status",
+  "created_at",
+] as const;
+
+/** The columns of an outbox event row, in the order bulk writes send them. */
+export const EVENT_INSERT_COLUMNS = ["tenant_id", "seq", "id", "type", "wallet_uuid", "payload", "created_at"] as const;
+
 export const GAME_TRANSACTIONS: UpsertShape = {
   table: "game_transactions",
   columns: [

@@ -39,11 +39,13 @@ import {
 } from "../rows.js";
 import {
   containsPattern,
+  EVENT_INSERT_COLUMNS,
   GAME_TRANSACTIONS,
   HOLDS,
   IDEMPOTENCY_INSERT_CONDITION,
   IDEMPOTENCY_KEYS,
   positional,
+  TRANSFER_INSERT_COLUMNS,
   type UpsertShape,
   upsertSql,
   WITHDRAWALS,
@@ -870,20 +872,7 @@ class PostgresWriteTx extends WriteBehindTx implements WriteTx {
     await copyRows(
       this.#connection,
       "transfers",
-      [
-        "id",
-        "tenant_id",
-        "currency",
-        "flag",
-        "debit_account_id",
-        "credit_account_id",
-        "amount",
-        "pending_id",
-        "transfer_type",
-        "wallet_uuid",
-        "status",
-        "created_at",
-      ],
+      TRANSFER_INSERT_COLUMNS,
       transfers.map((transfer) => [
         transfer.id,
         transfer.tenantId,
@@ -905,7 +894,7 @@ class PostgresWriteTx extends WriteBehindTx implements WriteTx {
     await copyRows(
       this.#connection,
       "events",
-      ["tenant_id", "seq", "id", "type", "wallet_uuid", "payload", "created_at"],
+      EVENT_INSERT_COLUMNS,
       events.map((event) => [event.tenantId, event.seq, event.id, event.type, event.walletUuid, event.payload, event.createdAt]),
     );
   }
