@@ -51,10 +51,6 @@ export class UndoableMap<K, V> {
     return this.#map.has(key);
   }
 
-  get size(): number {
-    return this.#map.size;
-  }
-
   set(key: K, value: V): void {
     const had = this.#map.has(key);
     const previous = this.#map.get(key);
@@ -154,19 +150,19 @@ export function mergePrefetch(requests: PrefetchRequest[]): PrefetchRequest[] {
  * writes of `FlushRows`; the bookkeeping of what is cached, changed and still unwritten is here.
  */
 export abstract class WriteBehindTx {
-  protected readonly undo = new UndoLog();
-  readonly #wallets = new UndoableMap<string, WalletRecord>(this.undo);
-  readonly #accounts = new UndoableMap<string, AccountRecord>(this.undo);
-  readonly #accountIds = new UndoableMap<string, string>(this.undo);
-  readonly #dirtyAccounts = new UndoableMap<string, true>(this.undo);
-  readonly #transfers = new PendingRows<TransferRecord>(this.undo);
-  readonly #events = new PendingRows<EventRecord>(this.undo);
-  readonly #deliveries = new PendingRows<DeliveryRowToInsert>(this.undo);
-  readonly #eventSeqs = new UndoableMap<string, number>(this.undo);
-  readonly #dirtyCounters = new UndoableMap<string, true>(this.undo);
+  readonly #undo = new UndoLog();
+  readonly #wallets = new UndoableMap<string, WalletRecord>(this.#undo);
+  readonly #accounts = new UndoableMap<string, AccountRecord>(this.#undo);
+  readonly #accountIds = new UndoableMap<string, string>(this.#undo);
+  readonly #dirtyAccounts = new UndoableMap<string, true>(this.#undo);
+  readonly #transfers = new PendingRows<TransferRecord>(this.#undo);
+  readonly #events = new PendingRows<EventRecord>(this.#undo);
+  readonly #deliveries = new PendingRows<DeliveryRowToInsert>(this.#undo);
+  readonly #eventSeqs = new UndoableMap<string, number>(this.#undo);
+  readonly #dirtyCounters = new UndoableMap<string, true>(this.#undo);
   /** Game transactions by tenant and id; null when the id is known (and locked) to be unused. */
-  readonly #games = new UndoableMap<string, GameTransactionRecord | null>(this.undo);
-  readonly #dirtyGames = new UndoableMap<string, true>(this.undo);
+  readonly #games = new UndoableMap<string, GameTransactionRecord | null>(this.#undo);
+  readonly #dirtyGames = new UndoableMap<string, true>(this.#undo);
   /** Active webhook endpoints per tenant, read once per transaction. */
   readonly #endpoints = new Map<string, string[]>();
   /** Tenants that got events in this transaction: told to listeners once it commits. */
@@ -206,7 +202,7 @@ export abstract class WriteBehindTx {
     await this.#settled();
     const savepoint = { name: `nested_${this.#savepoints.length + 1}`, created: false };
     this.#savepoints.push(savepoint);
-    const mark = this.undo.mark();
+    const mark = this.#undo.mark();
     try {
       if (!this.lazySavepoints) await this.createSavepoints();
       const value = await work();
@@ -219,7 +215,7 @@ export abstract class WriteBehindTx {
         await this.rollbackToSavepoint(savepoint.name);
         await this.releaseSavepoint(savepoint.name);
       }
-      this.undo.rollbackTo(mark);
+      this.#undo.rollbackTo(mark);
       throw error;
     } finally {
       this.#savepoints.pop();
