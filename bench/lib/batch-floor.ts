@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import Database from "better-sqlite3";
 import pg from "pg";
 import { copyRows } from "../../src/store/postgres/copy.js";
-import { EVENT_INSERT_COLUMNS, TRANSFER_INSERT_COLUMNS } from "../../src/store/sql.js";
+import { EVENT_INSERT_COLUMNS, positionalInsertSql, TRANSFER_INSERT_COLUMNS } from "../../src/store/sql.js";
 import type { BenchDatabase } from "./database.js";
 import { median, round, waitForQuiet } from "./load.js";
 import { log } from "./report.js";
@@ -55,12 +55,8 @@ function sqliteRounds(file: string, size: number, rounds: number): number[] {
       string,
       number,
     ][];
-    const insertTransfer = db.prepare(
-      `INSERT INTO transfers (${TRANSFER_INSERT_COLUMNS.join(", ")}) VALUES (${TRANSFER_INSERT_COLUMNS.map(() => "?").join(", ")})`,
-    );
-    const insertEvent = db.prepare(
-      `INSERT INTO events (${EVENT_INSERT_COLUMNS.join(", ")}) VALUES (${EVENT_INSERT_COLUMNS.map(() => "?").join(", ")})`,
-    );
+    const insertTransfer = db.prepare(positionalInsertSql("transfers", TRANSFER_INSERT_COLUMNS));
+    const insertEvent = db.prepare(positionalInsertSql("events", EVENT_INSERT_COLUMNS));
     const updateAccount = db.prepare("UPDATE accounts SET credits_posted = ?, debits_posted = ?, version = ? WHERE id = ?");
     let nextSeq = (db.prepare("SELECT max(seq) AS seq FROM events").get() as { seq: number }).seq;
     const secondsEach: number[] = [];

@@ -41,6 +41,10 @@ export const TRANSFER_INSERT_COLUMNS = [
   "created_at",
 ] as const;
 
+/** An INSERT of one row with positional parameters, in the columns' order. */
+export const positionalInsertSql = (table: string, columns: readonly string[]) =>
+  `INSERT INTO ${table} (${columns.join(", ")}) VALUES (${columns.map(() => "?").join(", ")})`;
+
 /** The columns of an outbox event row, in the order bulk writes send them. */
 export const EVENT_INSERT_COLUMNS = ["tenant_id", "seq", "id", "type", "wallet_uuid", "payload", "created_at"] as const;
 

@@ -21,7 +21,7 @@ import type {
  */
 
 /** Undo actions in the order their changes were made; a savepoint is a length of the log. */
-export class UndoLog {
+class UndoLog {
   readonly #entries: (() => void)[] = [];
 
   mark(): number {
@@ -38,7 +38,7 @@ export class UndoLog {
 }
 
 /** A map whose changes a savepoint rollback undoes. */
-export class UndoableMap<K, V> {
+class UndoableMap<K, V> {
   #map = new Map<K, V>();
 
   constructor(private readonly undo: UndoLog) {}
@@ -72,7 +72,7 @@ export class UndoableMap<K, V> {
 }
 
 /** Rows waiting to be inserted, in the order they were made. */
-export class PendingRows<T> {
+class PendingRows<T> {
   readonly #rows: T[] = [];
   #written = 0;
 

@@ -8,7 +8,7 @@ import { from as copyFrom } from "pg-copy-streams";
  * twice as fast as by INSERT ... SELECT, in one round trip.
  */
 
-export type CopyValue = string | number | bigint | null;
+type CopyValue = string | number | bigint | null;
 
 export async function copyRows(client: pg.ClientBase, table: string, columns: readonly string[], rows: CopyValue[][]): Promise<void> {
   const text = `${rows.map((row) => row.map(copyText).join("\t")).join("\n")}\n`;

@@ -41,10 +41,13 @@ import {
 } from "../rows.js";
 import {
   containsPattern,
+  EVENT_INSERT_COLUMNS,
   GAME_TRANSACTIONS,
   HOLDS,
   IDEMPOTENCY_INSERT_CONDITION,
   IDEMPOTENCY_KEYS,
+  positionalInsertSql,
+  TRANSFER_INSERT_COLUMNS,
   upsertSql,
   WITHDRAWALS,
 } from "../sql.js";
@@ -476,10 +479,7 @@ function prepareWrites(db: Database.Database) {
       `INSERT INTO event_counters (tenant_id, last_seq) VALUES (?, ?)
        ON CONFLICT (tenant_id) DO UPDATE SET last_seq = excluded.last_seq`,
     ),
-    insertEvent: db.prepare(
-      `INSERT INTO events (tenant_id, seq, id, type, wallet_uuid, payload, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?)`,
-    ),
+    insertEvent: db.prepare(positionalInsertSql("events", EVENT_INSERT_COLUMNS)),
     activeEndpoints: db.prepare("SELECT id FROM webhook_endpoints WHERE tenant_id = ? AND disabled_at IS NULL ORDER BY created_at"),
     insertDelivery: db.prepare(
       `INSERT INTO webhook_deliveries (event_id, endpoint_id, tenant_id, status, attempts, next_attempt_at, created_at)
@@ -518,11 +518,7 @@ function prepareWrites(db: Database.Database) {
       `UPDATE accounts SET credits_posted = @credits_posted, debits_posted = @debits_posted,
          credits_pending = @credits_pending, debits_pending = @debits_pending, version = @version WHERE id = @id`,
     ),
-    insertTransfer: db.prepare(
-      `INSERT INTO transfers (id, tenant_id, currency, flag, debit_account_id, credit_account_id, amount, pending_id,
-         transfer_type, wallet_uuid, status, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ),
+    insertTransfer: db.prepare(positionalInsertSql("transfers", TRANSFER_INSERT_COLUMNS)),
     setTransferStatus: db.prepare("UPDATE transfers SET status = ? WHERE id = ?"),
     transfer: db.prepare("SELECT * FROM transfers WHERE id = ?"),
     deposit: db.prepare("SELECT * FROM deposits WHERE currency = ? AND tx_hash = ?"),
