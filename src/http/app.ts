@@ -6,8 +6,9 @@ import { AppError } from "../services/errors.js";
 import type { Services } from "../services/services.js";
 import { Sweeper } from "../services/sweeper.js";
 import { DEFAULT_DISPATCHER_OPTIONS, type DispatcherOptions, WebhookDispatcher } from "../services/webhook-dispatcher.js";
-import { installErrorHandling } from "./errors.js";
-import { installJsonParser } from "./json.js";
+import { installJsonParser } from "./bodies.js";
+import { clientErrorHandler, frameworkErrors, installErrorHandling, MAX_PARAM_LENGTH } from "./errors.js";
+import { installInputRules } from "./input.js";
 import { batchRoutes } from "./routes/batches.js";
 import { dashboardRoutes } from "./routes/dashboard.js";
 import { depositRoutes } from "./routes/deposits.js";
@@ -71,7 +72,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: options.config.bodyLimitBytes,
-    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 128 },
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_PARAM_LENGTH },
+    frameworkErrors,
+    clientErrorHandler,
     return503OnClosing: false,
   });
   app.decorate("services", options.services);
@@ -80,6 +83,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.setValidatorCompiler(validatorCompiler());
   installErrorHandling(app, { onInvariantBroken: options.onInvariantBroken ?? (() => process.exit(70)) });
   installJsonParser(app);
+  installInputRules(app);
   await app.register(rateLimit, {
     max: options.config.rateLimitPerMinute,
     timeWindow: 60_000,

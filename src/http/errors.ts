@@ -1,6 +1,11 @@
+import { STATUS_CODES } from "node:http";
+import type { Duplex } from "node:stream";
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { InvariantError } from "../ledger/assert.js";
 import { AppError, type ErrorCode } from "../services/errors.js";
+
+/** The longest path parameter the router matches; every id the service issues is far shorter. */
+export const MAX_PARAM_LENGTH = 128;
 
 /** The one place where error codes become HTTP statuses (DESIGN 1.1). */
 export const HTTP_STATUS: Record<ErrorCode, number> = {
@@ -27,19 +32,13 @@ const FRAMEWORK_ERRORS: Record<string, [ErrorCode, string]> = {
   FST_ERR_CTP_EMPTY_JSON_BODY: ["invalid_request", "Request body is empty"],
   FST_ERR_CTP_INVALID_JSON_BODY: ["invalid_request", "Malformed JSON body"],
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: ["invalid_request", "Content-Length does not match the body"],
+  FST_ERR_BAD_URL: ["invalid_request", "Malformed percent-encoding in the path"],
+  FST_ERR_MAX_PARAM_LENGTH: ["invalid_request", `A path parameter is longer than ${MAX_PARAM_LENGTH} characters`],
 };
 
 export function toErrorBody(error: FastifyError): { status: number; body: ReturnType<typeof errorBody> } | undefined {
   if (error instanceof AppError) return { status: HTTP_STATUS[error.code], body: errorBody(error.code, error.message, error.details) };
-  if (error.validation) {
-    const fields = error.validation.map((issue) => ({
-      field: fieldName(error.validationContext, issue.instancePath, issue.params),
-      problem: issue.message ?? "is invalid",
-    }));
-    const first = fields[0];
-    const message = first ? `Invalid ${first.field}: ${first.problem}` : "Invalid request";
-    return { status: 400, body: errorBody("invalid_request", message, { fields }) };
-  }
+  if (error.validation) return { status: 400, body: validationBody(error.validationContext, error.validation) };
   const known = error.code ? FRAMEWORK_ERRORS[error.code] : undefined;
   if (known) return { status: HTTP_STATUS[known[0]], body: errorBody(known[0], known[1]) };
   if (error instanceof SyntaxError && error.statusCode === 400)
@@ -48,6 +47,31 @@ export function toErrorBody(error: FastifyError): { status: number; body: Return
     return { status: 400, body: errorBody("invalid_request", "Invalid request") };
   }
   return undefined;
+}
+
+type ValidationIssue = NonNullable<FastifyError["validation"]>[number];
+
+/**
+ * Ajv's errors in the contract's shape: one problem per field, the first Ajv found (with
+ * allErrors off that is the one that stopped it), in words a client developer reads at once.
+ */
+function validationBody(context: string | undefined, issues: ValidationIssue[]) {
+  const problems: Record<string, string> = {};
+  for (const issue of issues) {
+    const field = fieldName(context, issue.instancePath, issue.params);
+    problems[field] ??= problemOf(issue);
+  }
+  const [first] = Object.entries(problems);
+  return errorBody("invalid_request", first ? `Invalid ${first[0]}: ${first[1]}` : "Invalid request", {
+    fields: Object.entries(problems).map(([field, problem]) => ({ field, problem })),
+  });
+}
+
+function problemOf(issue: ValidationIssue): string {
+  if (issue.keyword === "required") return "is required";
+  if (issue.keyword === "additionalProperties") return "is not a known field";
+  if (issue.keyword === "type") return `must be ${String(issue.params.type).replace(",", " or ")}`;
+  return issue.message ?? "is invalid";
 }
 
 function fieldName(context: string | undefined, path: string, params: Record<string, unknown>): string {
@@ -84,19 +108,64 @@ export function installErrorHandling(app: FastifyInstance, options: ErrorHandlin
     return reply.status(500).send(errorBody("server_error", "Internal server error"));
   });
 
+  // `GET /wallets/balances/` matches `GET /wallets/:id/` with id "balances"; a path that is also
+  // a fixed route of another method is that route asked with the wrong method, not a wallet.
+  app.addHook("onRequest", async (request, reply) => {
+    if (!request.routeOptions.url?.includes(":")) return;
+    const path = pathOf(request);
+    const fixed = routes.methodsFor(path, "fixed");
+    if (fixed.length > 0 && !fixed.includes(request.method)) return wrongMethod(reply, request.method, path, fixed);
+  });
+
   app.setNotFoundHandler((request: FastifyRequest, reply: FastifyReply) => {
-    const path = request.url.split("?")[0] ?? "/";
-    const allowed = routes.methodsFor(path);
-    if (allowed.length > 0) {
-      void reply.header("Allow", allowed.join(", "));
-      return reply.status(404).send(
-        errorBody("not_found", `Method ${request.method} is not supported on ${path}; use ${allowed.join(" or ")}`, {
-          allowed_methods: allowed,
-        }),
-      );
-    }
+    const path = pathOf(request);
+    const allowed = routes.methodsFor(path, "any");
+    if (allowed.length > 0) return wrongMethod(reply, request.method, path, allowed);
     return reply.status(404).send(errorBody("not_found", `No route ${request.method} ${path}`));
   });
+}
+
+const pathOf = (request: FastifyRequest) => request.url.split("?")[0] ?? "/";
+
+function wrongMethod(reply: FastifyReply, method: string, path: string, allowed: string[]) {
+  return reply
+    .header("Allow", allowed.join(", "))
+    .status(404)
+    .send(
+      errorBody("not_found", `Method ${method} is not supported on ${path}; use ${allowed.join(" or ")}`, { allowed_methods: allowed }),
+    );
+}
+
+/**
+ * Fastify's router refuses some URLs before any route runs (a malformed percent escape, an
+ * over-long parameter); this answers them in the contract's envelope instead of Fastify's own.
+ */
+export function frameworkErrors(error: FastifyError, _request: FastifyRequest, reply: FastifyReply) {
+  const known = toErrorBody(error) ?? { status: 400, body: errorBody("invalid_request", "Invalid request") };
+  return reply.status(known.status).send(known.body);
+}
+
+/**
+ * Requests Node's HTTP parser refuses before Fastify sees them (a bad method token, headers
+ * over the limit, a malformed request line) still get the envelope, written to the socket by
+ * hand because there is no request object; the connection is closed after it.
+ */
+export function clientErrorHandler(error: NodeJS.ErrnoException, socket: Duplex): void {
+  if (error.code === "ECONNRESET" || socket.destroyed || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const [status, code, message]: [number, ErrorCode, string] =
+    error.code === "HPE_HEADER_OVERFLOW"
+      ? [HTTP_STATUS.payload_too_large, "payload_too_large", "Request headers are too large"]
+      : error.code === "ERR_HTTP_REQUEST_TIMEOUT"
+        ? [HTTP_STATUS.invalid_request, "invalid_request", "The request was not received in time"]
+        : [HTTP_STATUS.invalid_request, "invalid_request", "Malformed HTTP request"];
+  const body = JSON.stringify(errorBody(code, message));
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
 
 /**
@@ -104,15 +173,18 @@ export function installErrorHandling(app: FastifyInstance, options: ErrorHandlin
  * message naming the right one, instead of a bare "not found".
  */
 class RouteTable {
-  readonly #routes: { method: string; pattern: RegExp }[] = [];
+  readonly #routes: { method: string; pattern: RegExp; fixed: boolean }[] = [];
 
   add(method: string | string[], url: string): void {
     const source = url.replace(/\/$/, "").replace(/:[^/]+/g, "[^/]+");
     const pattern = new RegExp(`^${source}/?$`);
-    for (const one of [method].flat()) if (one !== "HEAD") this.#routes.push({ method: one, pattern });
+    const fixed = !/[:*]/.test(url);
+    for (const one of [method].flat()) if (one !== "HEAD") this.#routes.push({ method: one, pattern, fixed });
   }
 
-  methodsFor(path: string): string[] {
-    return [...new Set(this.#routes.filter((route) => route.pattern.test(path)).map((route) => route.method))];
+  /** The methods of the routes matching a path: all of them, or only those without parameters. */
+  methodsFor(path: string, which: "any" | "fixed"): string[] {
+    const matching = this.#routes.filter((route) => (which === "any" || route.fixed) && route.pattern.test(path));
+    return [...new Set(matching.map((route) => route.method))];
   }
 }

@@ -1,7 +1,7 @@
 import type { CurrencyRegistry } from "../ledger/currencies.js";
 import type { WalletLookup, WriteTx } from "../store/store.js";
 import type { PrefetchRequest } from "../store/write-behind.js";
-import { AppError } from "./errors.js";
+import { AppError, invalidFields } from "./errors.js";
 import type { GameResult, GameService } from "./games.js";
 import type { Idempotency, Once, Written } from "./idempotency.js";
 import { walletPrefetch } from "./movements.js";
@@ -157,7 +157,7 @@ export class BatchService {
 }
 
 function requiredField(value: string | undefined, field: string): string {
-  if (!value) throw new AppError("invalid_request", `${field} is required for this movement type`, { field });
+  if (!value) throw invalidFields(`${field} is required for this movement type`, { [field]: "is required for this movement type" });
   return value;
 }
 

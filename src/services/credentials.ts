@@ -18,6 +18,8 @@ export interface Principal {
   kind: "tenant" | "system";
   /** null only for system credentials. */
   tenantId: string | null;
+  /** The API key's id (null for an OAuth token): a system key's Idempotency-Keys are its own. */
+  credentialId: string | null;
   scopes: ReadonlySet<Scope>;
 }
 
@@ -97,7 +99,7 @@ export class CredentialService {
   async authenticateApiKey(apiKey: string): Promise<Principal> {
     const key = await this.store.findApiKeyByHash(hashSecret(apiKey));
     if (!key || key.revokedAt !== null) throw new AppError("unauthorized", "Invalid or revoked API key");
-    return { kind: key.tenantId === null ? "system" : "tenant", tenantId: key.tenantId, scopes: new Set(key.scopes) };
+    return { kind: key.tenantId === null ? "system" : "tenant", tenantId: key.tenantId, credentialId: key.id, scopes: new Set(key.scopes) };
   }
 
   async issueToken(clientId: string, clientSecret: string, requestedScope: string | undefined): Promise<IssuedToken> {
@@ -126,7 +128,7 @@ export class CredentialService {
       // Pinning the algorithm refuses `alg: none` and any key-confusion attempt.
       const { payload } = await jwtVerify(token, this.tokenKey, { algorithms: [TOKEN_ALGORITHM], issuer: TOKEN_ISSUER });
       if (typeof payload.tid !== "string" || typeof payload.scope !== "string") throw new AppError("unauthorized", "Invalid token");
-      return { kind: "tenant", tenantId: payload.tid, scopes: new Set(payload.scope.split(" ") as Scope[]) };
+      return { kind: "tenant", tenantId: payload.tid, credentialId: null, scopes: new Set(payload.scope.split(" ") as Scope[]) };
     } catch (error) {
       if (error instanceof joseErrors.JWTExpired) throw new AppError("unauthorized", "Token expired");
       if (error instanceof joseErrors.JOSEError || error instanceof AppError) throw new AppError("unauthorized", "Invalid token");

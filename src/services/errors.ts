@@ -29,4 +29,12 @@ export class AppError extends Error {
   }
 }
 
+/**
+ * A request refused for what its fields hold, in the one shape of DESIGN 1.1:
+ * `{"fields": [{"field", "problem"}]}`, one problem per field.
+ */
+export function invalidFields(message: string, problems: Record<string, string>): AppError {
+  return new AppError("invalid_request", message, { fields: Object.entries(problems).map(([field, problem]) => ({ field, problem })) });
+}
+
 export const walletNotFound = () => new AppError("not_found", "Wallet not found");

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import type { CurrencyRegistry } from "../ledger/currencies.js";
 import type { AccountRecord, GameKind, GameTransactionRecord, Store, WalletLookup, WalletRecord, WriteTx } from "../store/store.js";
-import { AppError, walletNotFound } from "./errors.js";
+import { AppError, invalidFields, walletNotFound } from "./errors.js";
 import { recordEvent } from "./events.js";
 import { decodeResult, encodeResult, type Idempotency, type Once, type Written } from "./idempotency.js";
 import { findCurrency, move, parseMoney, walletPrefetch } from "./movements.js";
@@ -124,24 +124,25 @@ export class GameService {
   async rollbackIn(tx: WriteTx, request: GameRequest, policy: "succeed" | "not_found"): Promise<GameResult> {
     const wallet = await findWallet(tx, request);
     const betId = required(request.betTransactionId, "bet_transaction_id");
-    const fingerprint = fingerprintOf("rollback", wallet.id, "", 0n, request);
+    // Aggregators name the currency of every rollback, so even one of an unknown bet answers
+    // the wallet's balance in it.
+    const currencyCode = findCurrency(this.currencies, required(request.currency, "currency")).code;
+    const fingerprint = fingerprintOf("rollback", wallet.id, currencyCode, 0n, request);
     const prior = await priorAnswer(tx, request, fingerprint);
     if (prior) return prior;
     const bet = await tx.findGameTransaction(request.tenantId, betId);
     if (bet && bet.kind !== "bet") throw new AppError("invalid_request", "Only a bet can be rolled back", { bet_transaction_id: betId });
-    if (bet && bet.status !== "tombstone" && bet.walletUuid !== wallet.id) {
-      throw new AppError("invalid_request", "The bet belongs to another wallet", { bet_transaction_id: betId });
+    if (bet && bet.status !== "tombstone" && (bet.walletUuid !== wallet.id || bet.currency !== currencyCode)) {
+      throw new AppError("invalid_request", "The rollback's wallet and currency must match its bet", { bet_transaction_id: betId });
     }
     if (bet?.status === "settled")
       throw new AppError("conflict", "The bet already has a win and cannot be rolled back", { bet_transaction_id: betId });
-    const currencyCode =
-      bet && bet.status !== "tombstone" ? bet.currency : request.currency ? findCurrency(this.currencies, request.currency).code : "";
     if (!bet) await tombstone(tx, request, wallet, betId, currencyCode);
     let account: AccountRecord | null = null;
     if (bet?.status === "completed") {
       account = await this.#creditFromMaster(tx, wallet, bet.currency, bet.amount, "rollback");
       await tx.saveGameTransaction({ ...bet, status: "rolled_back" });
-    } else if (currencyCode) {
+    } else {
       [account = null] = await tx.openAccounts([walletKey(wallet, currencyCode)]);
     }
     const unknownBet = !bet || bet.status === "tombstone";
@@ -165,7 +166,7 @@ async function findWallet(tx: WriteTx, request: GameRequest): Promise<WalletReco
 }
 
 function required(value: string | undefined, field: string): string {
-  if (!value) throw new AppError("invalid_request", `${field} is required`, { field });
+  if (!value) throw invalidFields(`${field} is required`, { [field]: "is required" });
   return value;
 }
 

@@ -1,7 +1,7 @@
 import { uuidv7 } from "../ids.js";
 import type { CurrencyRegistry } from "../ledger/currencies.js";
 import type { AccountRecord, HoldRecord, Store, WalletLookup, WriteTx } from "../store/store.js";
-import { AppError, walletNotFound } from "./errors.js";
+import { AppError, invalidFields, walletNotFound } from "./errors.js";
 import { recordEvent, walletById } from "./events.js";
 import type { Idempotency, Once, Written } from "./idempotency.js";
 import { move, parseMoney, resolvePending } from "./movements.js";
@@ -90,7 +90,7 @@ export class HoldService {
     return this.idempotency.write(once, async (tx) => {
       const hold = await this.#pendingHold(tx, tenantId, id, "captured");
       const captured = amount === undefined ? hold.amount : parseMoney(this.currencies, hold.currency, amount).amount;
-      if (captured > hold.amount) throw new AppError("invalid_request", "Cannot capture more than the hold", { field: "amount" });
+      if (captured > hold.amount) throw invalidFields("Cannot capture more than the hold", { amount: "is more than the hold" });
       return this.#resolve(tx, hold, "posted", captured);
     });
   }

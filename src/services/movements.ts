@@ -4,7 +4,7 @@ import type { Currency, CurrencyRegistry } from "../ledger/currencies.js";
 import { AmountError, formatAmount, parseAmount } from "../ledger/money.js";
 import type { AccountKey, AccountRecord, TransferRecord, TransferType, WalletLookup, WriteTx } from "../store/store.js";
 import type { PrefetchRequest } from "../store/write-behind.js";
-import { AppError } from "./errors.js";
+import { AppError, invalidFields } from "./errors.js";
 
 /**
  * The two primitives every use case moves money with, inside a store transaction: open a
@@ -106,7 +106,7 @@ export function parseMoney(
   try {
     return { currency, amount: parseAmount(amount, currency.decimals, options) };
   } catch (error) {
-    if (error instanceof AmountError) throw new AppError("invalid_request", `Invalid amount: ${error.message}`, { field: "amount" });
+    if (error instanceof AmountError) throw invalidFields(`Invalid amount: ${error.message}`, { amount: error.message });
     throw error;
   }
 }
@@ -132,6 +132,6 @@ export function walletPrefetch(
 
 export function findCurrency(currencies: CurrencyRegistry, code: string): Currency {
   const currency = currencies.find(code);
-  if (!currency) throw new AppError("invalid_request", `Unknown currency: ${code}`, { field: "currency" });
+  if (!currency) throw invalidFields(`Unknown currency: ${code}`, { currency: "is not a supported currency" });
   return currency;
 }

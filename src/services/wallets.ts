@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import type { AccountRecord, DepositRecord, DepositStatus, Store, WalletLookup, WalletRecord } from "../store/store.js";
-import { AppError, walletNotFound } from "./errors.js";
+import { AppError, invalidFields, walletNotFound } from "./errors.js";
 import type { Idempotency, Once, Written } from "./idempotency.js";
 
 const WALLET_ID_PATTERN = /^w_[a-z0-9]{12,}$/;
@@ -21,7 +21,10 @@ export function newWalletId(): string {
 export function walletLookup(ids: { wallet_id?: string | undefined; external_id?: string | undefined }): WalletLookup {
   if (ids.wallet_id !== undefined) return { by: "wallet_id", value: ids.wallet_id };
   if (ids.external_id !== undefined) return { by: "external_id", value: ids.external_id };
-  throw new AppError("invalid_request", "Either wallet_id or external_id is required", { fields: ["wallet_id", "external_id"] });
+  throw invalidFields("Either wallet_id or external_id is required", {
+    wallet_id: "is required unless external_id is given",
+    external_id: "is required unless wallet_id is given",
+  });
 }
 
 /** A path segment names a wallet by its wallet_id or its UUID; anything else cannot exist. */

@@ -253,7 +253,13 @@ describe("bets, wins and rollbacks", () => {
         round_id: "d-round",
         bet_transaction_id: "d-bet",
       }),
-      game("rollbacks", { external_id: "duel", transaction_id: "d-rb", round_id: "d-round", bet_transaction_id: "d-bet" }),
+      game("rollbacks", {
+        external_id: "duel",
+        currency: CURRENCY,
+        transaction_id: "d-rb",
+        round_id: "d-round",
+        bet_transaction_id: "d-bet",
+      }),
     ]);
     assert.ok(win && rollback);
     assert.deepEqual([win.status, rollback.status].sort(), [200, 409], JSON.stringify([win.body, rollback.body]));
@@ -410,6 +416,7 @@ describe("bets, wins and rollbacks", () => {
     assert.deepEqual(second.body.balance, balance("12.00"));
     const rollback = await game("rollbacks", {
       external_id: "multi",
+      currency: CURRENCY,
       transaction_id: "m-rb-1",
       round_id: "m-round",
       bet_transaction_id: "m-bet-1",
@@ -442,7 +449,13 @@ describe("bets, wins and rollbacks", () => {
       round_id: "r-round",
     });
     assert.deepEqual(bet.body.balance, balance("4.00"));
-    const body = { external_id: "reverser", transaction_id: "r-rb-1", round_id: "r-round", bet_transaction_id: "r-bet" };
+    const body = {
+      external_id: "reverser",
+      currency: CURRENCY,
+      transaction_id: "r-rb-1",
+      round_id: "r-round",
+      bet_transaction_id: "r-bet",
+    };
     const rollback = await game("rollbacks", body);
     assert.equal(rollback.status, 200, JSON.stringify(rollback.body));
     assert.deepEqual(rollback.body, {
@@ -545,7 +558,13 @@ describe("bets, wins and rollbacks", () => {
   it("refuses a win after its bet was rolled back, and a rollback after its bet was won", async () => {
     await player("settler", "10");
     await game("bets", { external_id: "settler", currency: CURRENCY, amount: "3", transaction_id: "x-bet-1", round_id: "x-round-1" });
-    await game("rollbacks", { external_id: "settler", transaction_id: "x-rb-1", round_id: "x-round-1", bet_transaction_id: "x-bet-1" });
+    await game("rollbacks", {
+      external_id: "settler",
+      currency: CURRENCY,
+      transaction_id: "x-rb-1",
+      round_id: "x-round-1",
+      bet_transaction_id: "x-bet-1",
+    });
     assert.deepEqual(await walletBalance("settler"), balance("10.00"));
     const masterBefore = await masterAvailable();
     const lateWin = await game("wins", {
@@ -572,6 +591,7 @@ describe("bets, wins and rollbacks", () => {
     assert.deepEqual(win.body.balance, balance("9.00"));
     const lateRollback = await game("rollbacks", {
       external_id: "settler",
+      currency: CURRENCY,
       transaction_id: "x-rb-2",
       round_id: "x-round-2",
       bet_transaction_id: "x-bet-2",
@@ -610,6 +630,7 @@ describe("bets, wins and rollbacks", () => {
     assert.deepEqual(bet2.body.balance, balance("10.00"));
     const rollback = await game("rollbacks", {
       wallet_id: wallet.wallet_id,
+      currency: CURRENCY,
       transaction_id: "n-rb-2",
       round_id: "n-round-2",
       bet_transaction_id: "n-bet-2",
@@ -634,7 +655,11 @@ describe("bets, wins and rollbacks", () => {
         "not_found",
       );
       assertError(
-        await game("rollbacks", { ...ids, transaction_id: "f-rb", round_id: "n-round", bet_transaction_id: "n-bet" }, foreign),
+        await game(
+          "rollbacks",
+          { ...ids, currency: CURRENCY, transaction_id: "f-rb", round_id: "n-round", bet_transaction_id: "n-bet" },
+          foreign,
+        ),
         404,
         "not_found",
       );

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
-import { AppError } from "../../services/errors.js";
+import { invalidFields } from "../../services/errors.js";
 import { depositView } from "../../services/views.js";
 import { walletLookup } from "../../services/wallets.js";
 import { systemAuth } from "../auth.js";
@@ -34,8 +34,8 @@ export const depositRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const body = request.body;
       const namesWallet = body.wallet_id !== undefined || body.external_id !== undefined;
       if (namesWallet === (body.master === true)) {
-        throw new AppError("invalid_request", "Name either a wallet (wallet_id or external_id) or master: true", {
-          fields: ["wallet_id", "external_id", "master"],
+        throw invalidFields("Name either a wallet (wallet_id or external_id) or master: true", {
+          master: namesWallet ? "must not be true when a wallet is named" : "must be true when no wallet is named",
         });
       }
       const written = await services.deposits.report(

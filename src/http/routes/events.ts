@@ -1,7 +1,7 @@
 import type { ServerResponse } from "node:http";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
-import { AppError } from "../../services/errors.js";
+import { invalidFields } from "../../services/errors.js";
 import type { EventService } from "../../services/events.js";
 import { walletLookup } from "../../services/wallets.js";
 import type { EventRecord } from "../../store/store.js";
@@ -68,7 +68,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
 function lastEventId(header: string | string[] | undefined): number | undefined {
   if (header === undefined || Array.isArray(header)) return undefined;
   if (!/^\d{1,15}$/.test(header))
-    throw new AppError("invalid_request", "Last-Event-ID must be an event sequence number", { header: "Last-Event-ID" });
+    throw invalidFields("Last-Event-ID must be an event sequence number", { "Last-Event-ID": "must be an event sequence number" });
   return Number(header);
 }
 

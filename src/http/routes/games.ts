@@ -15,7 +15,7 @@ const WinBody = Type.Object(
   { additionalProperties: false },
 );
 const RollbackBody = Type.Object(
-  { ...GameFields, bet_transaction_id: TransactionIdField, currency: Type.Optional(CurrencyField), amount: Type.Optional(AmountField) },
+  { ...GameFields, bet_transaction_id: TransactionIdField, currency: CurrencyField, amount: Type.Optional(AmountField) },
   { additionalProperties: false },
 );
 

@@ -5,7 +5,7 @@ import { balanceView, holdView } from "../../services/views.js";
 import { walletLookup } from "../../services/wallets.js";
 import { tenantAuth, tenantOf } from "../auth.js";
 import { onceOf, writtenValue } from "../idempotency.js";
-import { AmountField, Balance, CurrencyField, Hold, PRINTABLE, responses, WalletIds } from "../schemas.js";
+import { AmountField, Balance, CurrencyField, Hold, responses, WalletIds } from "../schemas.js";
 
 const HoldParams = Type.Object({ id: Type.String({ maxLength: 64 }) }, { additionalProperties: false });
 const HoldAnswer = Type.Object({ hold: Hold, balance: Balance });
@@ -31,7 +31,7 @@ export const holdRoutes: FastifyPluginAsyncTypebox = async (app) => {
             currency: CurrencyField,
             amount: AmountField,
             timeout_seconds: Type.Optional(Type.Integer({ minimum: MIN_HOLD_TIMEOUT_SECONDS, maximum: MAX_HOLD_TIMEOUT_SECONDS })),
-            reference: Type.Optional(Type.String({ minLength: 1, maxLength: 128, pattern: PRINTABLE })),
+            reference: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
           },
           { additionalProperties: false },
         ),

@@ -1,8 +1,9 @@
-import formBody from "@fastify/formbody";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
 import { Type } from "typebox";
 import { OAuthError } from "../../services/credentials.js";
+import { installFormParser } from "../bodies.js";
+import { toErrorBody } from "../errors.js";
 
 /**
  * OAuth 2.0 client credentials grant (RFC 6749 section 4.4). Errors here use the RFC's own
@@ -32,15 +33,20 @@ const OAuthErrorResponse = Type.Object({ error: Type.String(), error_description
 
 export const tokenRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { services } = app;
-  // Form bodies are OAuth's native encoding; registered here, they stay off every JSON route.
-  await app.register(formBody);
+  installFormParser(app);
 
   app.post(
     "/o/token/",
     {
       schema: {
         body: TokenBody,
-        response: { 200: TokenResponse, 400: OAuthErrorResponse, 401: OAuthErrorResponse, 413: OAuthErrorResponse },
+        response: {
+          200: TokenResponse,
+          400: OAuthErrorResponse,
+          401: OAuthErrorResponse,
+          413: OAuthErrorResponse,
+          429: OAuthErrorResponse,
+        },
       },
       errorHandler: oauthErrorHandler,
     },
@@ -81,10 +87,12 @@ function oauthErrorHandler(error: FastifyError, request: FastifyRequest, reply: 
     else void reply.status(400);
     return reply.send({ error: error.error, error_description: error.description });
   }
-  if (error.code === "FST_ERR_CTP_BODY_TOO_LARGE")
-    return reply.status(413).send({ error: "invalid_request", error_description: "Request body is too large" });
-  if (error.validation || (error.statusCode !== undefined && error.statusCode < 500)) {
-    return reply.status(400).send({ error: "invalid_request", error_description: error.message });
+  // Everything else a client can cause (too large, malformed, not text, rate limited) keeps its
+  // status and is told in the RFC's shape.
+  const known = toErrorBody(error);
+  if (known) {
+    const code = known.status === 401 ? "invalid_client" : "invalid_request";
+    return reply.status(known.status).send({ error: code, error_description: known.body.error.message });
   }
   request.log.error({ err: error }, "unexpected error issuing a token");
   return reply.status(500).send({ error: "server_error", error_description: "Internal server error" });

@@ -11,7 +11,6 @@ import {
   Deposit,
   ExternalIdField,
   MAX_PAGE_SIZE,
-  PRINTABLE,
   responses,
   Wallet,
   WalletIds,
@@ -27,7 +26,7 @@ export const walletRoutes: FastifyPluginAsyncTypebox = async (app) => {
       preHandler: tenantAuth(services, "write"),
       schema: {
         body: Type.Object(
-          { name: Type.String({ minLength: 1, maxLength: 200, pattern: PRINTABLE }), external_id: ExternalIdField },
+          { name: Type.String({ minLength: 1, maxLength: 200 }), external_id: ExternalIdField },
           { additionalProperties: false },
         ),
         response: responses({ 201: Wallet }),

@@ -1,0 +1,77 @@
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import { invalidFields } from "../services/errors.js";
+import { parseForm } from "./bodies.js";
+
+/**
+ * The input rules of DESIGN 1.1, applied once, at the edge, to every route before its schema:
+ * text is taken exactly as sent or refused, and a route that takes no body refuses one. Doing it
+ * here rather than in each store means no client string can reach a database that cannot hold
+ * it (PostgreSQL text refuses NUL and lone surrogates with a 500-class driver error).
+ */
+
+/** Unicode control characters (C0, DEL, C1): never part of an id, a name, a reference or a URL. */
+const CONTROL = /\p{Cc}/u;
+/** Deep enough for every body the schemas accept (a batch is three levels deep). */
+const MAX_DEPTH = 32;
+
+export function installInputRules(app: FastifyInstance): void {
+  app.addHook("onRequest", async (request) => {
+    const queryAt = request.url.indexOf("?");
+    // Fastify's query parser keeps a malformed escape such as %ff as literal text; here it is refused.
+    if (queryAt >= 0) parseForm(request.url.slice(queryAt + 1), "query");
+  });
+  app.addHook("preValidation", async (request) => {
+    assertText(request.params, "");
+    assertText(request.query, "");
+    assertText(request.body, "");
+    assertBodyShape(request);
+  });
+}
+
+/** Refuses the first string (value or property name) that is not well-formed text. */
+function assertText(value: unknown, path: string, depth = 0): void {
+  if (depth > MAX_DEPTH) throw invalidFields("Request is nested too deeply", { [path || "body"]: "is nested too deeply" });
+  if (typeof value === "string") {
+    const problem = textProblem(value);
+    if (problem) throw invalidFields(`Invalid ${path || "body"}: ${problem}`, { [path || "body"]: problem });
+    return;
+  }
+  if (value === null || typeof value !== "object") return;
+  const entries = Array.isArray(value) ? value.entries() : Object.entries(value);
+  for (const [key, item] of entries) {
+    const field = path === "" ? String(key) : `${path}.${key}`;
+    if (typeof key === "string") {
+      const problem = textProblem(key);
+      if (problem) throw invalidFields(`Invalid field name: ${problem}`, { [path || "body"]: `has a field name that ${problem}` });
+    }
+    assertText(item, field, depth + 1);
+  }
+}
+
+function textProblem(text: string): string | undefined {
+  if (!text.isWellFormed()) return "contains a lone surrogate (not valid Unicode text)";
+  if (CONTROL.test(text)) return "contains a control character";
+  return undefined;
+}
+
+/**
+ * A route without a body schema takes no body: a body there would be silently ignored (a void
+ * with an amount, a delete with `dry_run`). No body, an empty one and `{}` are accepted, since
+ * many HTTP clients send `{}` with every POST. A route with a body schema needs one.
+ */
+function assertBodyShape(request: FastifyRequest): void {
+  const takesBody = request.routeOptions.schema?.body !== undefined;
+  const body = request.body;
+  if (takesBody) {
+    if (body === undefined) throw invalidFields("A JSON body is required", { body: "is required" });
+    return;
+  }
+  const sentBytes = Number(request.headers["content-length"] ?? 0) > 0 || request.headers["transfer-encoding"] !== undefined;
+  const empty = body === undefined ? !sentBytes : isEmptyObject(body);
+  if (!empty)
+    throw invalidFields(`${request.method} ${request.routeOptions.url} takes no body`, { body: "must be empty: this route takes no body" });
+}
+
+export function isEmptyObject(value: unknown): boolean {
+  return value !== null && typeof value === "object" && !Array.isArray(value) && Object.keys(value).length === 0;
+}
