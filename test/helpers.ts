@@ -1,3 +1,4 @@
+import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -182,4 +183,21 @@ export function balances(test: TestApp, ids: { wallet_id?: string; external_id?:
 export async function fundMaster(test: TestApp, currency: string, amount: string, txHash: string) {
   const response = await deposit(test, { master: true, currency, amount, txHash, confirmations: 1_000 });
   if (response.status !== 200) throw new Error(`master deposit failed: ${JSON.stringify(response.body)}`);
+}
+
+/** Asserts the contract's error envelope (DESIGN 1.1) with this status and code; returns `details`. */
+export function assertError(response: CallResult, status: number, code: string): Record<string, unknown> {
+  assert.equal(response.status, status, `expected ${status} ${code}, got ${response.status} ${JSON.stringify(response.body)}`);
+  assert.equal(typeof response.body, "object", "an error answer has a JSON body");
+  assert.ok(response.body !== null, "an error answer has a JSON body");
+  assert.deepEqual(Object.keys(response.body), ["error"], "the body holds only `error`");
+  const error = response.body.error;
+  assert.deepEqual(Object.keys(error).sort(), ["code", "details", "message"], "error has exactly code, message, details");
+  assert.equal(error.code, code);
+  assert.equal(typeof error.message, "string");
+  assert.ok(error.message.length > 0, "message is not empty");
+  assert.equal(typeof error.details, "object");
+  assert.ok(error.details !== null && !Array.isArray(error.details), "details is an object");
+  assert.match(String(response.headers["content-type"]), /^application\/json/);
+  return error.details;
 }

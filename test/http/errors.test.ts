@@ -1,28 +1,12 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { balances, type CallResult, call, createWallet, fundMaster, startApp, type Tenant, type TestApp } from "../helpers.js";
+import { assertError, balances, type CallResult, call, createWallet, fundMaster, startApp, type Tenant, type TestApp } from "../helpers.js";
 
 /**
  * Every error row of DESIGN 1.1 that the first release can produce, through the real HTTP
  * stack. Each answer must have the status of the table and exactly the body
  * `{"error": {"code", "message", "details"}}`.
  */
-
-function assertError(response: CallResult, status: number, code: string): Record<string, unknown> {
-  assert.equal(response.status, status, `expected ${status} ${code}, got ${response.status} ${JSON.stringify(response.body)}`);
-  assert.equal(typeof response.body, "object", "an error answer has a JSON body");
-  assert.ok(response.body !== null, "an error answer has a JSON body");
-  assert.deepEqual(Object.keys(response.body), ["error"], "the body holds only `error`");
-  const error = response.body.error;
-  assert.deepEqual(Object.keys(error).sort(), ["code", "details", "message"], "error has exactly code, message, details");
-  assert.equal(error.code, code);
-  assert.equal(typeof error.message, "string");
-  assert.ok(error.message.length > 0, "message is not empty");
-  assert.equal(typeof error.details, "object");
-  assert.ok(error.details !== null && !Array.isArray(error.details), "details is an object");
-  assert.match(String(response.headers["content-type"]), /^application\/json/);
-  return error.details;
-}
 
 const WALLET_ID_THAT_DOES_NOT_EXIST = "w_0000000000000000";
 

@@ -279,6 +279,88 @@ describe("Idempotency-Key on mutating requests", () => {
     assert.equal(await walletCount(), before + 2);
   });
 
+  describe("scope: owner, method, concrete path with its ids, parsed body", () => {
+    const holdOf = async (externalId: string) => {
+      const placed = await call(test.app, "POST", "/holds/", {
+        key: test.tenant.apiKey,
+        body: { external_id: externalId, currency: CURRENCY, amount: "1" },
+      });
+      assert.equal(placed.status, 201, JSON.stringify(placed.body));
+      return placed.body.hold.id as string;
+    };
+    const statusOf = async (holdId: string) =>
+      (await call(test.app, "GET", `/holds/${holdId}/`, { key: test.tenant.apiKey })).body.hold.status as string;
+
+    before(async () => {
+      await createWallet(test, "scope-player");
+      await post("/wallets/transfer-to-user/", { external_id: "scope-player", currency: CURRENCY, amount: "50" }, "scope-fund");
+    });
+
+    it("refuses the key of a void of hold X on a void of hold Y, and Y stays pending", async () => {
+      const [x, y] = [await holdOf("scope-player"), await holdOf("scope-player")];
+      const first = await call(test.app, "POST", `/holds/${x}/void/`, {
+        key: test.tenant.apiKey,
+        headers: { "idempotency-key": "void-k" },
+      });
+      assert.equal(first.status, 200);
+      const reused = await call(test.app, "POST", `/holds/${y}/void/`, {
+        key: test.tenant.apiKey,
+        headers: { "idempotency-key": "void-k" },
+      });
+      assertError(reused, 409, "conflict");
+      assert.equal(reused.headers["idempotency-replayed"], undefined);
+      assert.equal(await statusOf(y), "pending");
+      const again = await call(test.app, "POST", `/holds/${x}/void`, { key: test.tenant.apiKey, headers: { "idempotency-key": "void-k" } });
+      assertReplay(first, again, 200);
+    });
+
+    it("refuses the key of a capture on another hold and on another amount", async () => {
+      const [x, y] = [await holdOf("scope-player"), await holdOf("scope-player")];
+      const capture = (id: string, body: object) => post(`/holds/${id}/capture/`, body, "capture-k");
+      const first = await capture(x, { amount: "0.5" });
+      assert.equal(first.status, 200, JSON.stringify(first.body));
+      assertError(await capture(y, { amount: "0.5" }), 409, "conflict");
+      assertError(await capture(x, { amount: "0.4" }), 409, "conflict");
+      assert.equal(await statusOf(y), "pending");
+    });
+
+    it("compares parsed bodies: key order and whitespace do not matter", async () => {
+      const send = (payload: string) =>
+        test.app.inject({
+          method: "POST",
+          url: "/wallets/transfer-to-user/",
+          payload,
+          headers: { "content-type": "application/json", "x-api-key": test.tenant.apiKey, "idempotency-key": "order-k" },
+        });
+      const first = await send(`{"external_id":"scope-player","currency":"${CURRENCY}","amount":"2"}`);
+      const reordered = await send(`{ "amount" : "2",\n "currency": "${CURRENCY}", "external_id": "scope-player" }`);
+      assert.equal(first.statusCode, 200, first.body);
+      assert.equal(reordered.statusCode, 200, reordered.body);
+      assert.equal(reordered.headers["idempotency-replayed"], "true");
+      assert.equal(reordered.body, first.body);
+    });
+
+    it("gives each system key its own keys for withdrawal results", async () => {
+      const payoutA = (await test.services.credentials.createSystemKey(["withdrawals"])).apiKey;
+      const payoutB = (await test.services.credentials.createSystemKey(["withdrawals"])).apiKey;
+      const withdraw = async () => {
+        const body = { external_id: "scope-player", currency: CURRENCY, amount: "1", address: "TScopeAddress" };
+        const response = await call(test.app, "POST", "/withdrawals/", { key: test.tenant.apiKey, body });
+        assert.equal(response.status, 201, JSON.stringify(response.body));
+        return response.body.withdrawal.id as string;
+      };
+      const [first, second, third] = [await withdraw(), await withdraw(), await withdraw()];
+      const report = (id: string, key: string) => post(`/system/withdrawals/${id}/result/`, { status: "failed" }, "payout-k", key);
+      assert.equal((await report(first, payoutA)).status, 200);
+      assertError(await report(second, payoutA), 409, "conflict");
+      const read = async (id: string) =>
+        (await call(test.app, "GET", `/withdrawals/${id}/`, { key: test.tenant.apiKey })).body.withdrawal.status;
+      assert.equal(await read(second), "pending");
+      assert.equal((await report(third, payoutB)).status, 200, "another system key has its own key space");
+      assert.equal(await read(third), "failed");
+    });
+  });
+
   it("leaves a ledger that verifies", async () => {
     const report = await verifyLedger(test.services.store);
     assert.equal(report.ok, true, JSON.stringify(report.problems));
