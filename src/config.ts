@@ -1,3 +1,5 @@
+import { parseAllowedTarget, type ResolveHost } from "./services/webhook-targets.js";
+
 /** Configuration from the environment, read once at start, with the defaults of DESIGN 1.6. */
 export interface Config {
   port: number;
@@ -20,6 +22,20 @@ export interface Config {
   webhookRetryHours: number;
   webhookTimeoutMs: number;
   webhookPollIntervalMs: number;
+  /** Webhook targets may be http:// as well as https:// (WEBHOOK_ALLOW_HTTP). */
+  webhookAllowHttp: boolean;
+  /**
+   * CIDR ranges a webhook may target whatever their class (WEBHOOK_ALLOWED_TARGETS): opens
+   * loopback for tests or a private network for an in-house receiver. Everything else must be
+   * a public address.
+   */
+  webhookAllowedTargets: string[];
+  /**
+   * Not from the environment: how webhook host names are resolved, for registration and
+   * delivery alike (default `dns.promises.lookup`). Tests put a fake DNS here; it lives in the
+   * configuration because both the services and the dispatcher are built from it.
+   */
+  webhookResolveHost?: ResolveHost;
 }
 
 export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config {
@@ -40,6 +56,8 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     webhookRetryHours: integer(environment, "WEBHOOK_RETRY_HOURS", 24),
     webhookTimeoutMs: integer(environment, "WEBHOOK_TIMEOUT_MS", 5000),
     webhookPollIntervalMs: integer(environment, "WEBHOOK_POLL_INTERVAL_MS", 1000),
+    webhookAllowHttp: boolean(environment, "WEBHOOK_ALLOW_HTTP"),
+    webhookAllowedTargets: cidrList(environment, "WEBHOOK_ALLOWED_TARGETS"),
   };
 }
 
@@ -49,4 +67,21 @@ function integer(environment: NodeJS.ProcessEnv, name: string, fallback: number)
   const value = Number(text);
   if (!Number.isSafeInteger(value) || value < 0) throw new Error(`${name} must be a non-negative integer, got ${text}`);
   return value;
+}
+
+function boolean(environment: NodeJS.ProcessEnv, name: string): boolean {
+  const text = (environment[name] ?? "").trim().toLowerCase();
+  if (text === "" || text === "false" || text === "0") return false;
+  if (text === "true" || text === "1") return true;
+  throw new Error(`${name} must be true, false, 1 or 0, got ${environment[name]}`);
+}
+
+/** A comma-separated list of CIDR ranges; a malformed entry stops startup rather than being ignored. */
+function cidrList(environment: NodeJS.ProcessEnv, name: string): string[] {
+  const entries = (environment[name] ?? "")
+    .split(",")
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== "");
+  for (const entry of entries) parseAllowedTarget(entry);
+  return entries;
 }

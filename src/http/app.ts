@@ -38,6 +38,9 @@ type AppConfig = Pick<
   | "webhookRetryHours"
   | "webhookTimeoutMs"
   | "webhookPollIntervalMs"
+  | "webhookAllowHttp"
+  | "webhookAllowedTargets"
+  | "webhookResolveHost"
 >;
 
 export interface AppOptions {
@@ -65,6 +68,7 @@ function dispatcherOptions(config: AppConfig): DispatcherOptions {
     backoffBaseMs: config.webhookBackoffBaseMs,
     retryWindowMs: config.webhookRetryHours * 3_600_000,
     timeoutMs: config.webhookTimeoutMs,
+    targets: { allowHttp: config.webhookAllowHttp, allowedTargets: config.webhookAllowedTargets, resolveHost: config.webhookResolveHost },
   };
 }
 

@@ -10,6 +10,7 @@ import { HoldService } from "./holds.js";
 import { Idempotency } from "./idempotency.js";
 import { TransferService } from "./transfers.js";
 import { WalletService } from "./wallets.js";
+import { WebhookTargetPolicy } from "./webhook-targets.js";
 import { WebhookService } from "./webhooks.js";
 import { WithdrawalService } from "./withdrawals.js";
 
@@ -47,6 +48,6 @@ export async function createServices(store: Store, config: Config): Promise<Serv
     withdrawals: new WithdrawalService(store, currencies, idempotency),
     batches: new BatchService(transfers, games, idempotency, currencies),
     events: new EventService(store),
-    webhooks: new WebhookService(store),
+    webhooks: new WebhookService(store, WebhookTargetPolicy.fromConfig(config)),
   };
 }

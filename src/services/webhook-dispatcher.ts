@@ -1,5 +1,9 @@
+import { request as httpRequest } from "node:http";
+import { request as httpsRequest } from "node:https";
+import { urlToHttpOptions } from "node:url";
 import type { FastifyBaseLogger } from "fastify";
 import type { ClaimedDelivery, DeliveryOutcome, Store } from "../store/store.js";
+import { TargetRefusedError, type WebhookTargetOptions, WebhookTargetPolicy } from "./webhook-targets.js";
 import { signature } from "./webhooks.js";
 
 /**
@@ -18,6 +22,8 @@ export interface DispatcherOptions {
   timeoutMs: number;
   leaseMs: number;
   batchSize: number;
+  /** Which targets may be contacted; checked again at every delivery (webhook-targets.ts). */
+  targets: WebhookTargetOptions;
 }
 
 export const DEFAULT_DISPATCHER_OPTIONS: DispatcherOptions = {
@@ -28,6 +34,7 @@ export const DEFAULT_DISPATCHER_OPTIONS: DispatcherOptions = {
   timeoutMs: 5000,
   leaseMs: 60_000,
   batchSize: 50,
+  targets: { allowHttp: false, allowedTargets: [] },
 };
 
 export class WebhookDispatcher {
@@ -35,12 +42,15 @@ export class WebhookDispatcher {
   #unsubscribe: Promise<() => void> | undefined;
   #running: Promise<void> | undefined;
   #again = false;
+  readonly #targets: WebhookTargetPolicy;
 
   constructor(
     private readonly store: Store,
     private readonly options: DispatcherOptions,
     private readonly log: Pick<FastifyBaseLogger, "warn" | "error">,
-  ) {}
+  ) {
+    this.#targets = new WebhookTargetPolicy(options.targets);
+  }
 
   start(): void {
     if (this.#timer) return;
@@ -95,7 +105,7 @@ export class WebhookDispatcher {
 
   async #deliver(delivery: ClaimedDelivery): Promise<void> {
     const sentAt = Date.now();
-    const answer = await send(delivery, sentAt, this.options.timeoutMs);
+    const answer = await send(delivery, sentAt, this.options.timeoutMs, this.#targets);
     const attempts = delivery.attempts + 1;
     const outcome: DeliveryOutcome = answer.ok
       ? {
@@ -136,25 +146,56 @@ interface Answer {
 
 const MAX_ERROR_LENGTH = 500;
 
-async function send(delivery: ClaimedDelivery, sentAt: number, timeoutMs: number): Promise<Answer> {
+/**
+ * One POST with node:http(s) rather than fetch, because only `request()` lets us hand the socket
+ * our own `lookup`: the host is resolved at connection time, every address is checked, and the
+ * socket connects only to a checked one, so a name that passed at registration cannot rebind to
+ * an internal address later. An IP-literal host is checked before connecting (Node does not call
+ * `lookup` for literals). No agent: each delivery resolves afresh and no pooled socket outlives
+ * its check. Redirects are not followed; a 3xx is a failed attempt like any other non-2xx.
+ */
+async function send(delivery: ClaimedDelivery, sentAt: number, timeoutMs: number, targets: WebhookTargetPolicy): Promise<Answer> {
+  const signal = AbortSignal.timeout(timeoutMs);
   try {
-    const response = await fetch(delivery.url, {
-      method: "POST",
-      redirect: "manual",
-      signal: AbortSignal.timeout(timeoutMs),
-      headers: {
-        "content-type": "application/json",
-        "user-agent": "casino-wallet-webhooks/1",
-        "x-event-id": delivery.eventId,
-        "x-event-type": delivery.eventType,
-        "x-signature": signature(delivery.secret, Math.floor(sentAt / 1000), delivery.payload),
-      },
-      body: delivery.payload,
+    const url = targets.checkDeliveryUrl(delivery.url);
+    const status = await new Promise<number>((resolve, reject) => {
+      const request = (url.protocol === "https:" ? httpsRequest : httpRequest)(
+        {
+          ...urlToHttpOptions(url),
+          method: "POST",
+          agent: false,
+          lookup: targets.lookup,
+          signal,
+          headers: {
+            "content-type": "application/json",
+            "content-length": Buffer.byteLength(delivery.payload),
+            "user-agent": "casino-wallet-webhooks/1",
+            "x-event-id": delivery.eventId,
+            "x-event-type": delivery.eventType,
+            "x-signature": signature(delivery.secret, Math.floor(sentAt / 1000), delivery.payload),
+          },
+        },
+        (response) => {
+          // The answer is its status; the body is read and thrown away (the timeout still bounds it).
+          response.on("error", () => undefined);
+          response.resume();
+          resolve(response.statusCode ?? 0);
+        },
+      );
+      request.on("error", reject);
+      request.end(delivery.payload);
     });
-    await response.body?.cancel();
-    const ok = response.status >= 200 && response.status < 300;
-    return { ok, statusCode: response.status, error: ok ? null : `HTTP ${response.status}` };
+    const ok = status >= 200 && status < 300;
+    return { ok, statusCode: status, error: ok ? null : `HTTP ${status}` };
   } catch (error) {
-    return { ok: false, statusCode: null, error: (error instanceof Error ? error.message : String(error)).slice(0, MAX_ERROR_LENGTH) };
+    const message = signal.aborted && !(error instanceof TargetRefusedError) ? `timed out after ${timeoutMs} ms` : errorText(error);
+    return { ok: false, statusCode: null, error: message.slice(0, MAX_ERROR_LENGTH) };
   }
+}
+
+function errorText(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const code = (error as { code?: unknown }).code;
+  // Socket errors say little without their code ("connect ECONNREFUSED 127.0.0.1:9" has it already).
+  return typeof code === "string" && !error.message.includes(code) ? `${error.message} (${code})` : error.message;
 }

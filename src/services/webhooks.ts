@@ -1,6 +1,7 @@
 import { createHmac, randomBytes, randomUUID } from "node:crypto";
 import type { DeliveryStatus, Store, WebhookEndpointRecord } from "../store/store.js";
 import { AppError } from "./errors.js";
+import type { WebhookTargetPolicy } from "./webhook-targets.js";
 
 /**
  * Webhook endpoints of a tenant. Each gets its own signing secret; every event is POSTed with
@@ -9,7 +10,6 @@ import { AppError } from "./errors.js";
  */
 
 export const MAX_ENDPOINTS_PER_TENANT = 10;
-const MAX_URL_LENGTH = 2048;
 
 export function signature(secret: string, timestampSeconds: number, body: string): string {
   const digest = createHmac("sha256", secret).update(`${timestampSeconds}.${body}`).digest("hex");
@@ -17,10 +17,14 @@ export function signature(secret: string, timestampSeconds: number, body: string
 }
 
 export class WebhookService {
-  constructor(private readonly store: Store) {}
+  constructor(
+    private readonly store: Store,
+    private readonly targets: WebhookTargetPolicy,
+  ) {}
 
   async create(tenantId: string, url: string): Promise<WebhookEndpointRecord> {
-    assertWebhookUrl(url);
+    // https only (unless allowed), public addresses only: see webhook-targets.ts.
+    await this.targets.checkUrl(url);
     if ((await this.store.listWebhookEndpoints(tenantId)).length >= MAX_ENDPOINTS_PER_TENANT) {
       throw new AppError("invalid_request", `A tenant has at most ${MAX_ENDPOINTS_PER_TENANT} webhook endpoints`);
     }
@@ -54,17 +58,5 @@ export class WebhookService {
     const queued = await this.store.redeliver(tenantId, eventId, new Date().toISOString());
     if (queued === 0) throw new AppError("not_found", "No delivery of this event exists");
     return queued;
-  }
-}
-
-function assertWebhookUrl(url: string): void {
-  let parsed: URL | undefined;
-  try {
-    parsed = new URL(url);
-  } catch {
-    parsed = undefined;
-  }
-  if (!parsed || !["http:", "https:"].includes(parsed.protocol) || url.length > MAX_URL_LENGTH || parsed.username || parsed.password) {
-    throw new AppError("invalid_request", "url must be an http(s) URL without credentials", { field: "url" });
   }
 }

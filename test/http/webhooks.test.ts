@@ -68,12 +68,14 @@ async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs = 50
 }
 
 const FAST_RETRIES = { webhookBackoffBaseMs: 50, webhookPollIntervalMs: 50 };
+/** The receivers listen on 127.0.0.1 over http: open exactly that (targets must otherwise be public https). */
+const LOCAL_TARGETS = { webhookAllowHttp: true, webhookAllowedTargets: ["127.0.0.1/32"] };
 
 describe("webhooks", () => {
   let test: TestApp;
 
   before(async () => {
-    test = await startApp(FAST_RETRIES);
+    test = await startApp({ ...FAST_RETRIES, ...LOCAL_TARGETS });
     await test.app.ready();
     await createWallet(test, "hooked");
   });
@@ -153,7 +155,7 @@ describe("webhooks", () => {
 describe("webhooks across a restart", () => {
   it("loses nothing when the service stops in the middle of retrying", async () => {
     const database = await createTestDatabase();
-    const config = { ...loadConfig({}), databaseUrl: database.url, ...FAST_RETRIES };
+    const config = { ...loadConfig({}), databaseUrl: database.url, ...FAST_RETRIES, ...LOCAL_TARGETS };
     const receiver = await startReceiver(1_000_000);
     const startService = async () => {
       const store = await openStore(database.url);
