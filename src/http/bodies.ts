@@ -39,11 +39,12 @@ export function installFormParser(app: FastifyInstance): void {
   });
 }
 
-function decodeUtf8(bytes: Buffer): string {
+/** Strict UTF-8 decoding: bytes that are not UTF-8 are refused as `field`. */
+export function decodeUtf8(bytes: Buffer, field = "body"): string {
   try {
     return UTF8.decode(bytes);
   } catch {
-    throw invalidFields("Request body is not valid UTF-8", { body: "is not valid UTF-8" });
+    throw invalidFields(`Invalid ${field}: not valid UTF-8`, { [field]: "is not valid UTF-8" });
   }
 }
 
@@ -96,7 +97,7 @@ export function parseForm(text: string, where = "body"): Record<string, string> 
 }
 
 /** Percent-decoding that refuses malformed escapes and escapes that are not UTF-8. */
-function decodeFormComponent(component: string, field: string): string {
+export function decodeFormComponent(component: string, field: string): string {
   try {
     return decodeURIComponent(component.replaceAll("+", " "));
   } catch {

@@ -28,6 +28,12 @@ export function installInputRules(app: FastifyInstance): void {
   });
 }
 
+/** The same rule for text that arrives elsewhere, such as the credentials of an HTTP Basic header. */
+export function assertTextField(value: string, field: string): string {
+  assertText(value, field);
+  return value;
+}
+
 /** Refuses the first string (value or property name) that is not well-formed text. */
 function assertText(value: unknown, path: string, depth = 0): void {
   if (depth > MAX_DEPTH) throw invalidFields("Request is nested too deeply", { [path || "body"]: "is nested too deeply" });

@@ -114,6 +114,19 @@ describe("input rules at the edge", () => {
       assert.equal(JSON.parse(token.body).error, "invalid_request");
     });
 
+    it("refuses malformed or non-text Basic credentials on the token route with an RFC 6749 400", async () => {
+      for (const credentials of [Buffer.from("cl_%zz:secret"), Buffer.from("cl_%00:secret"), Buffer.from([0x63, 0xff, 0x3a, 0x78])]) {
+        const token = await test.app.inject({
+          method: "POST",
+          url: "/o/token/",
+          payload: "grant_type=client_credentials",
+          headers: { "content-type": "application/x-www-form-urlencoded", authorization: `Basic ${credentials.toString("base64")}` },
+        });
+        assert.equal(token.statusCode, 400, token.body);
+        assert.deepEqual(Object.keys(JSON.parse(token.body)).sort(), ["error", "error_description"]);
+      }
+    });
+
     it("refuses lone surrogates: two different ids never become one wallet", async () => {
       const created = await raw(test, "POST", "/wallets/", '{"name":"Lone","external_id":"lone-7027\\ud800"}');
       assertField(created, "external_id");

@@ -36,7 +36,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
           {
             wallet_id: Type.Optional(WalletIdField),
             external_id: Type.Optional(ExternalIdField),
-            last_event_id: Type.Optional(Type.Integer({ minimum: 0 })),
+            last_event_id: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
           },
           { additionalProperties: false },
         ),

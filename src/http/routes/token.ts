@@ -2,8 +2,9 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
 import { Type } from "typebox";
 import { OAuthError } from "../../services/credentials.js";
-import { installFormParser } from "../bodies.js";
+import { decodeFormComponent, decodeUtf8, installFormParser } from "../bodies.js";
 import { toErrorBody } from "../errors.js";
+import { assertTextField } from "../input.js";
 
 /**
  * OAuth 2.0 client credentials grant (RFC 6749 section 4.4). Errors here use the RFC's own
@@ -70,10 +71,12 @@ function clientCredentials(
   const basic = authorization?.match(/^Basic\s+(\S+)$/i)?.[1];
   if (basic !== undefined) {
     if (body.client_secret !== undefined) throw new OAuthError("invalid_request", "Use one client authentication method, not two");
-    const decoded = Buffer.from(basic, "base64").toString("utf8");
+    const decoded = decodeUtf8(Buffer.from(basic, "base64"), "Authorization");
     const colon = decoded.indexOf(":");
     if (colon < 0) throw new OAuthError("invalid_client", "Malformed Basic credentials");
-    return { clientId: decodeURIComponent(decoded.slice(0, colon)), clientSecret: decodeURIComponent(decoded.slice(colon + 1)) };
+    // RFC 6749 section 2.3.1: both parts are form-encoded before they are joined.
+    const part = (text: string, field: string) => assertTextField(decodeFormComponent(text, field), field);
+    return { clientId: part(decoded.slice(0, colon), "client_id"), clientSecret: part(decoded.slice(colon + 1), "client_secret") };
   }
   if (body.client_id === undefined || body.client_secret === undefined)
     throw new OAuthError("invalid_client", "Client credentials are missing");
