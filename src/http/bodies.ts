@@ -104,3 +104,8 @@ export function decodeFormComponent(component: string, field: string): string {
     throw invalidFields(`Malformed percent-encoding in ${field}`, { [field]: "has malformed percent-encoding" });
   }
 }
+
+/** `{}`: what many HTTP clients send as "no body". */
+export function isEmptyObject(value: unknown): boolean {
+  return value !== null && typeof value === "object" && !Array.isArray(value) && Object.keys(value).length === 0;
+}

@@ -56,14 +56,15 @@ type ValidationIssue = NonNullable<FastifyError["validation"]>[number];
  * allErrors off that is the one that stopped it), in words a client developer reads at once.
  */
 function validationBody(context: string | undefined, issues: ValidationIssue[]) {
-  const problems: Record<string, string> = {};
+  // A Map, because a field may be called `__proto__`.
+  const problems = new Map<string, string>();
   for (const issue of issues) {
     const field = fieldName(context, issue.instancePath, issue.params);
-    problems[field] ??= problemOf(issue);
+    if (!problems.has(field)) problems.set(field, problemOf(issue));
   }
-  const [first] = Object.entries(problems);
+  const [first] = problems;
   return errorBody("invalid_request", first ? `Invalid ${first[0]}: ${first[1]}` : "Invalid request", {
-    fields: Object.entries(problems).map(([field, problem]) => ({ field, problem })),
+    fields: [...problems].map(([field, problem]) => ({ field, problem })),
   });
 }
 

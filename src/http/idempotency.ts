@@ -2,10 +2,24 @@ import { createHash } from "node:crypto";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { invalidFields } from "../services/errors.js";
 import type { Once, Written } from "../services/idempotency.js";
-import { isEmptyObject } from "./input.js";
+import { isEmptyObject } from "./bodies.js";
 
 const MAX_KEY_LENGTH = 255;
 const KEY_PATTERN = /^[\x21-\x7e]+$/;
+
+/**
+ * The Idempotency-Key header, if sent, checked for form. The input rules call this on every
+ * route, so a malformed key is refused everywhere rather than ignored where keys do not apply.
+ */
+export function idempotencyKeyOf(request: FastifyRequest): string | undefined {
+  const key = request.headers["idempotency-key"];
+  if (key === undefined) return undefined;
+  if (typeof key !== "string" || key.length > MAX_KEY_LENGTH || !KEY_PATTERN.test(key)) {
+    const problem = `must be 1 to ${MAX_KEY_LENGTH} printable ASCII characters`;
+    throw invalidFields(`Idempotency-Key ${problem}`, { "Idempotency-Key": problem });
+  }
+  return key;
+}
 
 /**
  * Reads the Idempotency-Key header of a mutating request. Keys belong to the credential's owner
@@ -16,12 +30,8 @@ const KEY_PATTERN = /^[\x21-\x7e]+$/;
  * whitespace do not matter.
  */
 export function onceOf(request: FastifyRequest): Once | undefined {
-  const key = request.headers["idempotency-key"];
+  const key = idempotencyKeyOf(request);
   if (key === undefined) return undefined;
-  if (typeof key !== "string" || key.length > MAX_KEY_LENGTH || !KEY_PATTERN.test(key)) {
-    const problem = `must be 1 to ${MAX_KEY_LENGTH} printable ASCII characters`;
-    throw invalidFields(`Idempotency-Key ${problem}`, { "Idempotency-Key": problem });
-  }
   const principal = request.principal;
   if (!principal) throw new Error("an idempotent route ran without authentication");
   const scope = principal.tenantId ?? `system:${principal.credentialId}`;

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { invalidFields } from "../services/errors.js";
-import { parseForm } from "./bodies.js";
+import { isEmptyObject, parseForm } from "./bodies.js";
+import { idempotencyKeyOf } from "./idempotency.js";
 
 /**
  * The input rules of DESIGN 1.1, applied once, at the edge, to every route before its schema:
@@ -21,9 +22,15 @@ export function installInputRules(app: FastifyInstance): void {
     if (queryAt >= 0) parseForm(request.url.slice(queryAt + 1), "query");
   });
   app.addHook("preValidation", async (request) => {
+    // An unknown route answers 404 whatever it was sent.
+    if (request.is404) return;
     assertText(request.params, "");
     assertText(request.query, "");
     assertText(request.body, "");
+    idempotencyKeyOf(request);
+    // Routes without any schema (the dashboard's files) are pages, not API calls.
+    if (request.routeOptions.schema === undefined) return;
+    assertQueryShape(request);
     assertBodyShape(request);
   });
 }
@@ -60,6 +67,25 @@ function textProblem(text: string): string | undefined {
   return undefined;
 }
 
+/** An integer in a query string, written as one: no sign games, exponents, fractions or hex. */
+const QUERY_INTEGER = /^(0|[1-9][0-9]{0,15})$/;
+
+/**
+ * Query strings arrive as text and the schema coerces them, which alone would read `limit=1e1`,
+ * `offset=0x10` or `limit=20.0` as numbers. Here an integer parameter must be written as one, and a
+ * route without a query schema takes no query parameters (they would be silently ignored).
+ */
+function assertQueryShape(request: FastifyRequest): void {
+  const query = request.query as Record<string, unknown>;
+  const schema = request.routeOptions.schema?.querystring as { properties?: Record<string, { type?: unknown }> } | undefined;
+  for (const [name, value] of Object.entries(query)) {
+    const property = schema?.properties?.[name];
+    if (!property) throw invalidFields(`Unknown query parameter ${name}`, { [name]: "is not a known query parameter" });
+    if (property.type === "integer" && typeof value === "string" && !QUERY_INTEGER.test(value))
+      throw invalidFields(`Invalid ${name}: must be an integer`, { [name]: "must be an integer, written in decimal digits" });
+  }
+}
+
 /**
  * A route without a body schema takes no body: a body there would be silently ignored (a void
  * with an amount, a delete with `dry_run`). No body, an empty one and `{}` are accepted, since
@@ -76,8 +102,4 @@ function assertBodyShape(request: FastifyRequest): void {
   const empty = body === undefined ? !sentBytes : isEmptyObject(body);
   if (!empty)
     throw invalidFields(`${request.method} ${request.routeOptions.url} takes no body`, { body: "must be empty: this route takes no body" });
-}
-
-export function isEmptyObject(value: unknown): boolean {
-  return value !== null && typeof value === "object" && !Array.isArray(value) && Object.keys(value).length === 0;
 }
