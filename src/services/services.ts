@@ -48,6 +48,6 @@ export async function createServices(store: Store, config: Config): Promise<Serv
     withdrawals: new WithdrawalService(store, currencies, idempotency),
     batches: new BatchService(transfers, games, idempotency, currencies),
     events: new EventService(store),
-    webhooks: new WebhookService(store, WebhookTargetPolicy.fromConfig(config)),
+    webhooks: new WebhookService(store, idempotency, WebhookTargetPolicy.fromConfig(config)),
   };
 }

@@ -1,6 +1,7 @@
 import { createHmac, randomBytes, randomUUID } from "node:crypto";
 import type { DeliveryStatus, Store, WebhookEndpointRecord } from "../store/store.js";
 import { AppError } from "./errors.js";
+import type { Idempotency, Once, Written } from "./idempotency.js";
 import type { WebhookTargetPolicy } from "./webhook-targets.js";
 
 /**
@@ -19,10 +20,11 @@ export function signature(secret: string, timestampSeconds: number, body: string
 export class WebhookService {
   constructor(
     private readonly store: Store,
+    private readonly idempotency: Idempotency,
     private readonly targets: WebhookTargetPolicy,
   ) {}
 
-  async create(tenantId: string, url: string): Promise<WebhookEndpointRecord> {
+  async create(tenantId: string, url: string, once?: Once): Promise<Written<WebhookEndpointRecord>> {
     // https only (unless allowed), public addresses only: see webhook-targets.ts.
     await this.targets.checkUrl(url);
     if ((await this.store.listWebhookEndpoints(tenantId)).length >= MAX_ENDPOINTS_PER_TENANT) {
@@ -36,27 +38,34 @@ export class WebhookService {
       createdAt: new Date().toISOString(),
       disabledAt: null,
     };
-    await this.store.insertWebhookEndpoint(endpoint);
-    return endpoint;
+    return this.idempotency.write(once, async (tx) => {
+      await tx.insertWebhookEndpoint(endpoint);
+      return endpoint;
+    });
   }
 
   list(tenantId: string): Promise<WebhookEndpointRecord[]> {
     return this.store.listWebhookEndpoints(tenantId);
   }
 
-  async remove(tenantId: string, id: string): Promise<void> {
-    if (!(await this.store.disableWebhookEndpoint(tenantId, id, new Date().toISOString()))) {
-      throw new AppError("not_found", "Webhook endpoint not found");
-    }
+  remove(tenantId: string, id: string, once?: Once): Promise<Written<{ id: string }>> {
+    return this.idempotency.write(once, async (tx) => {
+      if (!(await tx.disableWebhookEndpoint(tenantId, id, new Date().toISOString()))) {
+        throw new AppError("not_found", "Webhook endpoint not found");
+      }
+      return { id };
+    });
   }
 
   deliveries(tenantId: string, status: DeliveryStatus | undefined, limit: number, offset: number) {
     return this.store.listDeliveries(tenantId, status, limit, offset);
   }
 
-  async redeliver(tenantId: string, eventId: string): Promise<number> {
-    const queued = await this.store.redeliver(tenantId, eventId, new Date().toISOString());
-    if (queued === 0) throw new AppError("not_found", "No delivery of this event exists");
-    return queued;
+  redeliver(tenantId: string, eventId: string, once?: Once): Promise<Written<number>> {
+    return this.idempotency.write(once, async (tx) => {
+      const queued = await tx.redeliver(tenantId, eventId, new Date().toISOString());
+      if (queued === 0) throw new AppError("not_found", "No delivery of this event exists");
+      return queued;
+    });
   }
 }

@@ -294,6 +294,15 @@ export interface WriteTx {
    * delivery of it for each of the tenant's active endpoints. Returns the sequence number.
    */
   appendEvent(event: Omit<EventRecord, "seq">): Promise<number>;
+  /**
+   * Webhook endpoints are managed in write transactions, like money, so that an Idempotency-Key
+   * record commits together with the change it stands for.
+   */
+  insertWebhookEndpoint(endpoint: WebhookEndpointRecord): Promise<void>;
+  /** Disables an active endpoint of the tenant; false if there is none. */
+  disableWebhookEndpoint(tenantId: string, id: string, disabledAt: string): Promise<boolean>;
+  /** Queues the event again for every endpoint it was meant for; returns how many. */
+  redeliver(tenantId: string, eventId: string, now: string): Promise<number>;
 }
 
 export interface Store {
@@ -349,15 +358,11 @@ export interface Store {
    * listening has begun: nothing committed after that is missed.
    */
   onEventsCommitted(listener: (tenantIds: ReadonlySet<string>) => void): Promise<() => void>;
-  insertWebhookEndpoint(endpoint: WebhookEndpointRecord): Promise<void>;
   listWebhookEndpoints(tenantId: string): Promise<WebhookEndpointRecord[]>;
-  disableWebhookEndpoint(tenantId: string, id: string, disabledAt: string): Promise<boolean>;
   /** Leases up to `limit` due deliveries until `leaseUntil`, so no other dispatcher sends them. */
   claimDueDeliveries(now: string, leaseUntil: string, limit: number): Promise<ClaimedDelivery[]>;
   finishDeliveryAttempt(eventId: string, endpointId: string, outcome: DeliveryOutcome): Promise<void>;
   listDeliveries(tenantId: string, status: DeliveryStatus | undefined, limit: number, offset: number): Promise<DeliveryRecord[]>;
-  /** Queues the event again for every endpoint it was meant for; returns how many. */
-  redeliver(tenantId: string, eventId: string, now: string): Promise<number>;
 
   /**
    * Hands every account (with the group it must sum to zero in) and every transfer in commit

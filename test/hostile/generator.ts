@@ -85,7 +85,7 @@ export type Credential = "tenant" | "system-deposits" | "system-withdrawals" | "
 export interface KeyedRequest {
   key: string;
   route: string;
-  method: "POST";
+  method: "POST" | "DELETE";
   path: string;
   body: Json;
   credential: Credential;
@@ -1546,6 +1546,10 @@ export interface KeyedBase {
   withdrawalToComplete: string;
   pendingWithdrawal: string;
   openBet: { transactionId: string; roundId: string; wallet: FixtureWallet };
+  /** The local receiver's URL, the live setup endpoint, and an endpoint the setup deletes with a key. */
+  webhookUrl: string;
+  webhookId: string;
+  webhookToDelete: string;
 }
 
 /**
@@ -1764,6 +1768,24 @@ export function keyedPlan(base: KeyedBase): KeyedRequest[] {
           defect: "another withdrawal, same body",
         },
       ],
+    },
+    {
+      key: "setup-webhook-create",
+      route: "POST /webhooks/",
+      method: "POST",
+      path: "/webhooks/",
+      body: { url: `${base.webhookUrl}keyed` },
+      credential: "tenant",
+      reuse: [{ route: "POST /webhooks/", path: "/webhooks/", body: { url: `${base.webhookUrl}keyed-2` }, defect: "another url" }],
+    },
+    {
+      key: "setup-webhook-delete",
+      route: "DELETE /webhooks/{id}/",
+      method: "DELETE",
+      path: `/webhooks/${base.webhookToDelete}/`,
+      body: undefined,
+      credential: "tenant",
+      reuse: [{ route: "DELETE /webhooks/{id}/", path: `/webhooks/${base.webhookId}/`, body: undefined, defect: "another endpoint" }],
     },
     {
       key: "setup-batch",

@@ -103,6 +103,7 @@ async function setup(test: TestApp, receiverUrl: string): Promise<Omit<HostileCo
 
   const webhook = expectStatus(await post("/webhooks/", { url: `${receiverUrl}setup` }), 201, "webhook registration");
   const webhookId = String(webhook.body.id);
+  const doomed = expectStatus(await post("/webhooks/", { url: `${receiverUrl}doomed` }), 201, "webhook registration");
 
   const wallets: FixtureWallet[] = [];
   for (const index of [0, 1, 2]) {
@@ -181,6 +182,9 @@ async function setup(test: TestApp, receiverUrl: string): Promise<Omit<HostileCo
     withdrawalToComplete,
     pendingWithdrawal,
     openBet: openBets[0] as Fixture["openBets"][number],
+    webhookUrl: receiverUrl,
+    webhookId,
+    webhookToDelete: String(doomed.body.id),
   });
   const credentialKey: Record<Credential, string> = {
     tenant: key,

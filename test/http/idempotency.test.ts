@@ -17,7 +17,8 @@ describe("Idempotency-Key on mutating requests", () => {
   let other: Tenant;
 
   before(async () => {
-    test = await startApp();
+    // Webhooks may target 127.0.0.1 here; nothing listens on the port the tests register.
+    test = await startApp({ webhookAllowHttp: true, webhookAllowedTargets: ["127.0.0.1/32"] });
     await fundMaster(test, CURRENCY, "100000", "idem-master");
     other = await test.newTenant("Other Casino");
     const funded = await deposit(test, {
@@ -338,6 +339,27 @@ describe("Idempotency-Key on mutating requests", () => {
       assert.equal(reordered.statusCode, 200, reordered.body);
       assert.equal(reordered.headers["idempotency-replayed"], "true");
       assert.equal(reordered.body, first.body);
+    });
+
+    it("creates and deletes a webhook endpoint once per key, and refuses the key on another endpoint", async () => {
+      const create = (url: string) => post("/webhooks/", { url }, `hook-create-${url.length}`);
+      const first = await create("http://127.0.0.1:9/a");
+      assertReplay(first, await create("http://127.0.0.1:9/a"), 201);
+      assertError(
+        await post("/webhooks/", { url: "http://127.0.0.1:9/b" }, `hook-create-${"http://127.0.0.1:9/a".length}`),
+        409,
+        "conflict",
+      );
+      const other = (await call(test.app, "POST", "/webhooks/", { key: test.tenant.apiKey, body: { url: "http://127.0.0.1:9/c" } })).body;
+      const remove = (id: string) =>
+        call(test.app, "DELETE", `/webhooks/${id}/`, { key: test.tenant.apiKey, headers: { "idempotency-key": "hook-delete" } });
+      const removed = await remove(first.body.id);
+      assertReplay(removed, await remove(first.body.id), 200);
+      assertError(await remove(other.id), 409, "conflict");
+      const listed = (await call(test.app, "GET", "/webhooks/", { key: test.tenant.apiKey })).body.webhooks.map(
+        (hook: { id: string }) => hook.id,
+      );
+      assert.deepEqual(listed, [other.id]);
     });
 
     it("gives each system key its own keys for withdrawal results", async () => {

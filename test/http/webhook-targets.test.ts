@@ -382,7 +382,7 @@ describe("webhook targets when the settings close after registration", () => {
       // Registered while 127.0.0.1 was open; the dispatcher of that service never sees an event.
       const first = await startService({ ...LOCAL_ONLY, webhookPollIntervalMs: 60_000 });
       const tenant = await first.services.credentials.createTenant("Closing Casino");
-      const endpoint = await first.services.webhooks.create(tenant.tenantId, `http://${LOCAL}:${receiver.port}/hook`);
+      const endpoint = (await first.services.webhooks.create(tenant.tenantId, `http://${LOCAL}:${receiver.port}/hook`)).value;
       await first.close();
 
       // Now http is still allowed but no range is open: 127.0.0.1 is loopback like any other.

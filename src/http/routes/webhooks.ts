@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import type { DeliveryRecord, WebhookEndpointRecord } from "../../store/store.js";
 import { tenantAuth, tenantOf } from "../auth.js";
+import { onceOf, writtenValue } from "../idempotency.js";
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, responses } from "../schemas.js";
 
 const Endpoint = Type.Object({ id: Type.String(), url: Type.String(), created_at: Type.String() });
@@ -48,7 +49,7 @@ export const webhookRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const endpoint = await services.webhooks.create(tenantOf(request), request.body.url);
+      const endpoint = writtenValue(reply, await services.webhooks.create(tenantOf(request), request.body.url, onceOf(request)));
       // The secret is shown once, here; it signs every delivery to this endpoint.
       return reply.status(201).send({ ...endpointView(endpoint), secret: endpoint.secret });
     },
@@ -66,9 +67,9 @@ export const webhookRoutes: FastifyPluginAsyncTypebox = async (app) => {
       preHandler: tenantAuth(services, "write"),
       schema: { params: IdParams, response: responses({ 200: Type.Object({ id: Type.String(), deleted: Type.Literal(true) }) }) },
     },
-    async (request) => {
-      await services.webhooks.remove(tenantOf(request), request.params.id);
-      return { id: request.params.id, deleted: true as const };
+    async (request, reply) => {
+      const removed = writtenValue(reply, await services.webhooks.remove(tenantOf(request), request.params.id, onceOf(request)));
+      return { id: removed.id, deleted: true as const };
     },
   );
 
@@ -100,9 +101,9 @@ export const webhookRoutes: FastifyPluginAsyncTypebox = async (app) => {
       preHandler: tenantAuth(services, "write"),
       schema: { params: IdParams, response: responses({ 200: Type.Object({ event_id: Type.String(), deliveries: Type.Integer() }) }) },
     },
-    async (request) => ({
+    async (request, reply) => ({
       event_id: request.params.id,
-      deliveries: await services.webhooks.redeliver(tenantOf(request), request.params.id),
+      deliveries: writtenValue(reply, await services.webhooks.redeliver(tenantOf(request), request.params.id, onceOf(request))),
     }),
   );
 };

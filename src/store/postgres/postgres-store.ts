@@ -490,13 +490,6 @@ export class PostgresStore implements Store {
     await client.query(`LISTEN ${EVENTS_CHANNEL}`);
   }
 
-  async insertWebhookEndpoint(endpoint: WebhookEndpointRecord): Promise<void> {
-    await this.#pool.query(
-      "INSERT INTO webhook_endpoints (id, tenant_id, url, secret, created_at, disabled_at) VALUES ($1, $2, $3, $4, $5, $6)",
-      [endpoint.id, endpoint.tenantId, endpoint.url, endpoint.secret, endpoint.createdAt, endpoint.disabledAt],
-    );
-  }
-
   async listWebhookEndpoints(tenantId: string): Promise<WebhookEndpointRecord[]> {
     if (!UUID_PATTERN.test(tenantId)) return [];
     const found = await rows<WebhookEndpointRow>(
@@ -506,12 +499,6 @@ export class PostgresStore implements Store {
       [tenantId],
     );
     return found.map(webhookEndpointFromRow);
-  }
-
-  async disableWebhookEndpoint(tenantId: string, id: string, disabledAt: string): Promise<boolean> {
-    if (!UUID_PATTERN.test(tenantId) || !UUID_PATTERN.test(id)) return false;
-    const sql = "UPDATE webhook_endpoints SET disabled_at = $3 WHERE tenant_id = $1 AND id = $2 AND disabled_at IS NULL";
-    return (await this.#pool.query(sql, [tenantId, id, disabledAt])).rowCount === 1;
   }
 
   async claimDueDeliveries(now: string, leaseUntil: string, limit: number): Promise<ClaimedDelivery[]> {
@@ -561,13 +548,6 @@ export class PostgresStore implements Store {
       [tenantId, status ?? null, limit, offset],
     );
     return found.map(deliveryFromRow);
-  }
-
-  async redeliver(tenantId: string, eventId: string, now: string): Promise<number> {
-    if (!UUID_PATTERN.test(tenantId) || !UUID_PATTERN.test(eventId)) return 0;
-    const sql = `UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = $3, locked_until = NULL
-      WHERE tenant_id = $1 AND event_id = $2`;
-    return (await this.#pool.query(sql, [tenantId, eventId, now])).rowCount ?? 0;
   }
 
   async withLedgerSnapshot<T>(visit: (accounts: ReplayAccount[], transfers: AsyncIterable<ReplayTransfer>) => Promise<T>): Promise<T> {
@@ -992,6 +972,28 @@ class PostgresWriteTx extends WriteBehindTx implements WriteTx {
 
   findHold(tenantId: string, id: string): Promise<HoldRecord | undefined> {
     return findHold(this.client, tenantId, id, "FOR UPDATE");
+  }
+
+  async insertWebhookEndpoint(endpoint: WebhookEndpointRecord): Promise<void> {
+    await this.client.query(
+      "INSERT INTO webhook_endpoints (id, tenant_id, url, secret, created_at, disabled_at) VALUES ($1, $2, $3, $4, $5, $6)",
+      [endpoint.id, endpoint.tenantId, endpoint.url, endpoint.secret, endpoint.createdAt, endpoint.disabledAt],
+    );
+  }
+
+  async disableWebhookEndpoint(tenantId: string, id: string, disabledAt: string): Promise<boolean> {
+    if (!UUID_PATTERN.test(tenantId) || !UUID_PATTERN.test(id)) return false;
+    const sql = "UPDATE webhook_endpoints SET disabled_at = $3 WHERE tenant_id = $1 AND id = $2 AND disabled_at IS NULL";
+    return (await this.client.query(sql, [tenantId, id, disabledAt])).rowCount === 1;
+  }
+
+  async redeliver(tenantId: string, eventId: string, now: string): Promise<number> {
+    if (!UUID_PATTERN.test(tenantId) || !UUID_PATTERN.test(eventId)) return 0;
+    // Deliveries of this transaction's own events must exist before they are queued again.
+    await this.flush();
+    const sql = `UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = $3, locked_until = NULL
+      WHERE tenant_id = $1 AND event_id = $2`;
+    return (await this.client.query(sql, [tenantId, eventId, now])).rowCount ?? 0;
   }
 
   async saveHold(hold: HoldRecord): Promise<void> {

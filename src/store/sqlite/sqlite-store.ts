@@ -346,20 +346,8 @@ export class SqliteStore implements Store {
     return () => this.#eventListeners.delete(listener);
   }
 
-  async insertWebhookEndpoint(endpoint: WebhookEndpointRecord): Promise<void> {
-    const sql = "INSERT INTO webhook_endpoints (id, tenant_id, url, secret, created_at, disabled_at) VALUES (?, ?, ?, ?, ?, ?)";
-    await this.#direct((db) =>
-      db.prepare(sql).run(endpoint.id, endpoint.tenantId, endpoint.url, endpoint.secret, endpoint.createdAt, endpoint.disabledAt),
-    );
-  }
-
   async listWebhookEndpoints(tenantId: string): Promise<WebhookEndpointRecord[]> {
     return (this.#statements.webhookEndpoints.all(tenantId) as WebhookEndpointRow[]).map(webhookEndpointFromRow);
-  }
-
-  disableWebhookEndpoint(tenantId: string, id: string, disabledAt: string): Promise<boolean> {
-    const sql = "UPDATE webhook_endpoints SET disabled_at = ? WHERE tenant_id = ? AND id = ? AND disabled_at IS NULL";
-    return this.#direct((db) => db.prepare(sql).run(disabledAt, tenantId, id).changes === 1);
   }
 
   claimDueDeliveries(now: string, leaseUntil: string, limit: number): Promise<ClaimedDelivery[]> {
@@ -391,12 +379,6 @@ export class SqliteStore implements Store {
   async listDeliveries(tenantId: string, status: DeliveryStatus | undefined, limit: number, offset: number): Promise<DeliveryRecord[]> {
     const rows = this.#statements.deliveries.all({ tenantId, status: status ?? null, limit, offset }) as DeliveryRow[];
     return rows.map(deliveryFromRow);
-  }
-
-  redeliver(tenantId: string, eventId: string, now: string): Promise<number> {
-    const sql = `UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = ?, locked_until = NULL
-      WHERE tenant_id = ? AND event_id = ?`;
-    return this.#direct((db) => db.prepare(sql).run(now, tenantId, eventId).changes);
   }
 
   async withLedgerSnapshot<T>(visit: (accounts: ReplayAccount[], transfers: AsyncIterable<ReplayTransfer>) => Promise<T>): Promise<T> {
@@ -672,6 +654,24 @@ class SqliteWriteTx extends WriteBehindTx implements WriteTx {
   async findHold(tenantId: string, id: string): Promise<HoldRecord | undefined> {
     const row = this.statements.hold.get(tenantId, id) as HoldRow | undefined;
     return row && holdFromRow(row);
+  }
+
+  async insertWebhookEndpoint(endpoint: WebhookEndpointRecord): Promise<void> {
+    const sql = "INSERT INTO webhook_endpoints (id, tenant_id, url, secret, created_at, disabled_at) VALUES (?, ?, ?, ?, ?, ?)";
+    this.db.prepare(sql).run(endpoint.id, endpoint.tenantId, endpoint.url, endpoint.secret, endpoint.createdAt, endpoint.disabledAt);
+  }
+
+  async disableWebhookEndpoint(tenantId: string, id: string, disabledAt: string): Promise<boolean> {
+    const sql = "UPDATE webhook_endpoints SET disabled_at = ? WHERE tenant_id = ? AND id = ? AND disabled_at IS NULL";
+    return this.db.prepare(sql).run(disabledAt, tenantId, id).changes === 1;
+  }
+
+  async redeliver(tenantId: string, eventId: string, now: string): Promise<number> {
+    // Deliveries of this transaction's own events must exist before they are queued again.
+    await this.flush();
+    const sql = `UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = ?, locked_until = NULL
+      WHERE tenant_id = ? AND event_id = ?`;
+    return this.db.prepare(sql).run(now, tenantId, eventId).changes;
   }
 
   async saveHold(hold: HoldRecord): Promise<void> {
