@@ -9,6 +9,7 @@ import pg from "pg";
 import { type Config, loadConfig } from "../src/config.js";
 import { buildApp } from "../src/http/app.js";
 import { createServices, type Services } from "../src/services/services.js";
+import { verifyLedger } from "../src/services/verify.js";
 import { openStore } from "../src/store/open.js";
 
 /**
@@ -109,8 +110,12 @@ export async function startApp(overrides: Partial<Config> = {}): Promise<TestApp
     newTenant,
     async close() {
       await app.close();
+      // Every test file ends with a ledger that verifies, history reconciling with balances
+      // included: a use case that wrote a wrong row fails the file that made it.
+      const verified = await verifyLedger(store);
       await store.close();
       await database.drop();
+      if (!verified.ok) throw new Error(`the ledger does not verify after this test file: ${JSON.stringify(verified.problems)}`);
     },
   };
 }

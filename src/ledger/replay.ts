@@ -1,32 +1,30 @@
 import { applyTransfer, type Counters, type LedgerAccount, postPending, voidPending, ZERO_COUNTERS } from "./accounts.js";
 import { InvariantError } from "./assert.js";
+import { type HistoryAccount, HistoryCheck, type HistoryTransfer } from "./history.js";
 
 /**
  * Recomputes every account from the transfer log, through the same rules that wrote it, and
- * checks the zero-sum invariant. This is what `verify` runs: stored counters that disagree with
- * the replay, a transfer that the rules would have refused, or a non-zero sum all mean the
- * database was changed behind the ledger's back.
+ * checks the zero-sum invariant and that every wallet's visible history adds up to its balance.
+ * This is what `verify` runs: stored counters that disagree with the replay, a transfer that the
+ * rules would have refused, a non-zero sum or a history that does not reconcile all mean the
+ * database was changed behind the ledger's back (or a use case wrote history wrongly).
  */
 
 export type TransferFlag = "posted" | "pending" | "post_pending" | "void_pending";
 
-export interface ReplayTransfer {
-  id: string;
+export interface ReplayTransfer extends HistoryTransfer {
   flag: TransferFlag;
-  debitAccountId: string;
-  creditAccountId: string;
-  amount: bigint;
   /** For post_pending and void_pending: the pending transfer they resolve. */
   pendingId: string | null;
 }
 
-export interface ReplayAccount extends LedgerAccount {
+export interface ReplayAccount extends LedgerAccount, HistoryAccount {
   /** The group that must sum to zero: one tenant and one currency. */
   ledgerKey: string;
 }
 
 export interface Problem {
-  kind: "counter_mismatch" | "rule_violation" | "non_zero_sum" | "unknown_account" | "unknown_pending";
+  kind: "counter_mismatch" | "rule_violation" | "non_zero_sum" | "unknown_account" | "unknown_pending" | "history_mismatch";
   subject: string;
   detail: string;
 }
@@ -35,6 +33,7 @@ export class Replay {
   readonly #stored = new Map<string, ReplayAccount>();
   readonly #computed = new Map<string, LedgerAccount>();
   readonly #pending = new Map<string, ReplayTransfer>();
+  readonly #history = new HistoryCheck();
   readonly problems: Problem[] = [];
   transferCount = 0;
 
@@ -48,6 +47,7 @@ export class Replay {
   /** Applies one transfer; transfers must arrive in the order they were committed. */
   apply(transfer: ReplayTransfer): void {
     this.transferCount += 1;
+    this.#history.add(transfer);
     const debit = this.#computed.get(transfer.debitAccountId);
     const credit = this.#computed.get(transfer.creditAccountId);
     if (!debit || !credit) {
@@ -120,6 +120,9 @@ export class Replay {
       const sum = sums.get(stored.ledgerKey) ?? { ...ZERO_COUNTERS };
       for (const field of COUNTER_FIELDS) sum[field] += stored[field];
       sums.set(stored.ledgerKey, sum);
+    }
+    for (const { accountId, detail } of this.#history.mismatches(this.#stored.values())) {
+      this.problems.push({ kind: "history_mismatch", subject: accountId, detail });
     }
     for (const [ledgerKey, sum] of sums) {
       if (sum.creditsPosted !== sum.debitsPosted || sum.creditsPending !== sum.debitsPending) {

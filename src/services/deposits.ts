@@ -112,12 +112,8 @@ export class DepositService {
         const pending = existing?.transferId ? await tx.findTransfer(existing.transferId) : undefined;
         if (!pending) throw new Error(`pending deposit ${existing?.id} has no transfer`);
         const outcome = step === "post_pending" ? "post" : "void";
-        const accounts = await resolvePending(tx, pending, outcome);
-        return {
-          transferId: pending.id,
-          account: accounts.credit,
-          transfer: { ...pending, status: outcome === "post" ? "posted" : "voided" },
-        };
+        const resolved = await resolvePending(tx, pending, outcome);
+        return { transferId: pending.id, account: resolved.credit, transfer: resolved.transfer };
       }
       case "refuse_drop":
         throw new AppError("conflict", "A confirmed deposit cannot be dropped", { tx_hash: request.txHash, status: "confirmed" });

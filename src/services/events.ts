@@ -17,6 +17,8 @@ export interface EventInput {
   account: AccountRecord;
   transfer?: TransferRecord | null;
   deposit?: DepositRecord | null;
+  /** For a partial capture: the part of the hold that went back to the wallet. */
+  released?: TransferRecord | null;
 }
 
 export async function recordEvent(tx: WriteTx, currencies: CurrencyRegistry, input: EventInput): Promise<void> {
@@ -32,7 +34,8 @@ export async function recordEvent(tx: WriteTx, currencies: CurrencyRegistry, inp
     currency: account.currency,
     balance: balanceView(currencies, account),
     account_version: account.version,
-    transfer: input.transfer?.transferType ? transferView(currencies, input.transfer) : null,
+    transfer: input.transfer ? transferView(currencies, input.transfer) : null,
+    released_transfer: input.released ? transferView(currencies, input.released) : null,
     deposit: input.deposit ? depositView(currencies, input.deposit) : null,
   };
   await tx.appendEvent({

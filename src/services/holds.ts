@@ -128,16 +128,17 @@ export class HoldService {
   async #resolve(tx: WriteTx, hold: HoldRecord, status: "posted" | "voided" | "expired", captured: bigint): Promise<HoldResult> {
     const pending = await tx.findTransfer(hold.transferId);
     if (!pending) throw new Error(`hold ${hold.id} has no transfer`);
-    const accounts = captured > 0n ? await resolvePending(tx, pending, "post", captured) : await resolvePending(tx, pending, "void");
+    const resolved = captured > 0n ? await resolvePending(tx, pending, "post", captured) : await resolvePending(tx, pending, "void");
     const next: HoldRecord = { ...hold, status, capturedAmount: captured, updatedAt: new Date().toISOString() };
     await tx.saveHold(next);
     await recordEvent(tx, this.currencies, {
       type: HOLD_EVENTS[status],
       tenantId: hold.tenantId,
       wallet: await walletById(tx, hold.tenantId, hold.walletUuid),
-      account: accounts.debit,
-      transfer: { ...pending, status: captured > 0n ? "posted" : "voided" },
+      account: resolved.debit,
+      transfer: resolved.transfer,
+      released: resolved.released,
     });
-    return { hold: next, account: accounts.debit };
+    return { hold: next, account: resolved.debit };
   }
 }

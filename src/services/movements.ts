@@ -61,16 +61,27 @@ export async function move(tx: WriteTx, request: MoveRequest): Promise<Moved> {
   return { transfer, debit: debitAfter, credit: creditAfter };
 }
 
+export interface Resolved extends Omit<Moved, "transfer"> {
+  /** What moved, as a client sees it: the posted part, or the released reservation when voided. */
+  transfer: TransferRecord;
+  /** The part of a partially posted reservation that went back, as a client sees it; else null. */
+  released: TransferRecord | null;
+}
+
 /**
  * Posts a pending transfer (all of it, or `postAmount` of it with the rest released), or voids
- * it, and marks it with the outcome. Returns both accounts as they are afterwards.
+ * it. The resolution row carries the pending transfer's type, so transfer history shows what
+ * moved: a capture of 10 from a hold of 30 is the hold's 10 posted (the resolution row) and its
+ * 20 voided (the pending row, now shown with what it gave back). A fully posted pending row is
+ * `posted` and hidden behind its resolution; a void shows the pending row as `voided`. History
+ * then reconciles with the balance (VISIBLE_TRANSFERS in src/store/sql.ts, checked by verify).
  */
 export async function resolvePending(
   tx: WriteTx,
   pending: TransferRecord,
   outcome: "post" | "void",
   postAmount = pending.amount,
-): Promise<Omit<Moved, "transfer">> {
+): Promise<Resolved> {
   if (pending.status !== "pending") throw new Error(`transfer ${pending.id} is not pending`);
   const [debit, credit] = await tx.lockAccountsById([pending.debitAccountId, pending.creditAccountId]);
   if (!debit || !credit) throw new Error(`accounts of pending transfer ${pending.id} are missing`);
@@ -78,18 +89,25 @@ export async function resolvePending(
   if (!applied.ok) throw new Error("resolving a pending transfer cannot fail on funds");
   const [debitAfter, creditAfter] = [nextVersion(applied.debit), nextVersion(applied.credit)];
   await tx.saveAccounts([debitAfter, creditAfter]);
-  await tx.insertTransfer({
+  const resolution: TransferRecord = {
     ...pending,
     id: uuidv7(),
     flag: outcome === "post" ? "post_pending" : "void_pending",
     amount: outcome === "post" ? postAmount : pending.amount,
     pendingId: pending.id,
-    transferType: null,
     status: outcome === "post" ? "posted" : "voided",
     createdAt: new Date().toISOString(),
-  });
-  await tx.setTransferStatus(pending.id, outcome === "post" ? "posted" : "voided");
-  return { debit: debitAfter, credit: creditAfter };
+  };
+  await tx.insertTransfer(resolution);
+  const releasedAmount = outcome === "post" ? pending.amount - postAmount : pending.amount;
+  await tx.setTransferStatus(pending.id, releasedAmount > 0n ? "voided" : "posted");
+  const released = releasedAmount > 0n ? { ...pending, amount: releasedAmount, status: "voided" as const } : null;
+  return {
+    debit: debitAfter,
+    credit: creditAfter,
+    transfer: outcome === "post" ? resolution : (released ?? resolution),
+    released: outcome === "post" ? released : null,
+  };
 }
 
 /** Every change of an account raises its version, the order consumers apply balances in. */

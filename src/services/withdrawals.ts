@@ -93,17 +93,17 @@ export class WithdrawalService {
       }
       const pending = await tx.findTransfer(withdrawal.transferId);
       if (!pending) throw new Error(`withdrawal ${id} has no transfer`);
-      const accounts = await resolvePending(tx, pending, status === "completed" ? "post" : "void");
+      const resolved = await resolvePending(tx, pending, status === "completed" ? "post" : "void");
       const next: WithdrawalRecord = { ...withdrawal, status, txHash: txHash ?? withdrawal.txHash, updatedAt: new Date().toISOString() };
       await tx.saveWithdrawal(next);
       await recordEvent(tx, this.currencies, {
         type: status === "completed" ? "withdrawal.completed" : "withdrawal.failed",
         tenantId: withdrawal.tenantId,
         wallet: await walletById(tx, withdrawal.tenantId, withdrawal.walletUuid),
-        account: accounts.debit,
-        transfer: { ...pending, status: status === "completed" ? "posted" : "voided" },
+        account: resolved.debit,
+        transfer: resolved.transfer,
       });
-      return { withdrawal: next, account: accounts.debit };
+      return { withdrawal: next, account: resolved.debit };
     });
   }
 

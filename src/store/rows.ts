@@ -123,6 +123,17 @@ export const transferFromRow = (row: TransferRow): TransferRecord => ({
   createdAt: row.created_at,
 });
 
+/** A row of a wallet's history (HISTORY_FROM): a released pending row shows what it gave back. */
+export interface HistoryRow extends TransferRow {
+  posted_part: string | null;
+}
+
+export const historyEntryFromRow = (row: HistoryRow): TransferRecord => {
+  const transfer = transferFromRow(row);
+  if (transfer.flag !== "pending" || row.posted_part === null) return transfer;
+  return { ...transfer, amount: transfer.amount - BigInt(row.posted_part) };
+};
+
 export const transferToRow = (transfer: TransferRecord): TransferRow => ({
   id: transfer.id,
   tenant_id: transfer.tenantId,

@@ -41,6 +41,16 @@ export const TRANSFER_INSERT_COLUMNS = [
   "created_at",
 ] as const;
 
+/**
+ * A wallet's transfer history as clients see it: the rule of src/ledger/history.ts
+ * (`visibleInHistory`), which `verify` checks, in SQL. A pending row that was voided or partly
+ * posted is listed with what it gave back: its amount less the part its resolution posted
+ * (`posted_part`, subtracted when the row is read).
+ */
+export const HISTORY_FROM = "transfers t LEFT JOIN transfers r ON r.pending_id = t.id AND r.flag = 'post_pending'";
+export const HISTORY_VISIBLE =
+  "t.transfer_type IS NOT NULL AND t.flag <> 'void_pending' AND NOT (t.flag = 'pending' AND t.status = 'posted')";
+
 /** An INSERT of one row with positional parameters, in the columns' order. */
 export const positionalInsertSql = (table: string, columns: readonly string[]) =>
   `INSERT INTO ${table} (${columns.join(", ")}) VALUES (${columns.map(() => "?").join(", ")})`;

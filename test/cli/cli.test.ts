@@ -102,9 +102,25 @@ describe("command line", () => {
     await sql("UPDATE accounts SET credits_posted = $1 WHERE id = $2", original, row.id);
     assert.equal((await cli(test.databaseUrl, "verify")).exitCode, 0);
 
-    await sql("UPDATE transfers SET amount = 1 WHERE seq = (SELECT max(seq) FROM transfers WHERE flag = 'posted')");
+    const [last] = await sql("SELECT seq, amount FROM transfers WHERE flag = 'posted' ORDER BY seq DESC LIMIT 1");
+    assert.ok(last);
+    await sql("UPDATE transfers SET amount = 1 WHERE seq = $1", last.seq);
     const rewritten = await cli(test.databaseUrl, "verify");
     assert.equal(rewritten.exitCode, 1);
     assert.equal(rewritten.output.ok, false);
+    await sql("UPDATE transfers SET amount = $1 WHERE seq = $2", String(last.amount), last.seq);
+
+    // The counters and the replay stay right; only what a client reads in a wallet's history is wrong.
+    const [visible] = await sql("SELECT seq FROM transfers WHERE flag = 'posted' AND wallet_uuid IS NOT NULL ORDER BY seq DESC LIMIT 1");
+    assert.ok(visible);
+    await sql("UPDATE transfers SET status = 'voided' WHERE seq = $1", visible.seq);
+    const relabelled = await cli(test.databaseUrl, "verify");
+    assert.equal(relabelled.exitCode, 1);
+    assert.deepEqual(
+      relabelled.output.problems.map((problem: { kind: string }) => problem.kind),
+      ["history_mismatch"],
+    );
+    await sql("UPDATE transfers SET status = 'posted' WHERE seq = $1", visible.seq);
+    assert.equal((await cli(test.databaseUrl, "verify")).exitCode, 0);
   });
 });

@@ -161,6 +161,53 @@ describe("holds (two-phase transfers)", () => {
     assert.deepEqual(await masterBalance(tenant), balance("20.00", "0.00", "20.00"));
   });
 
+  it("shows a partial capture truthfully: 10 of 30 posted and 20 voided, in history and in the hold.captured event", async () => {
+    const { tenant } = await fundedWallet("truthful", "100");
+    const placed = await place(tenant, { external_id: "truthful", currency: CURRENCY, amount: "30" });
+    const history = async () => {
+      const response = await call(test.app, "POST", "/wallets/transfer-history/", {
+        key: tenant.apiKey,
+        body: { external_id: "truthful" },
+      });
+      assert.equal(response.status, 200, JSON.stringify(response.body));
+      return (response.body.transfers as { transfer_type: string; amount: string; status: string }[]).map(
+        ({ transfer_type, amount, status }) => `${transfer_type} ${amount} ${status}`,
+      );
+    };
+    assert.deepEqual(await history(), ["hold 30.00 pending", "deposit 100.00 posted"]);
+    const captured = await capture(tenant, placed.body.hold.id, { amount: "10" });
+    assert.equal(captured.status, 200, JSON.stringify(captured.body));
+    assert.deepEqual(captured.body.balance, balance("90.00", "0.00", "90.00"));
+    assert.deepEqual(await history(), ["hold 10.00 posted", "hold 20.00 voided", "deposit 100.00 posted"]);
+    const events = await test.services.events.after(tenant.tenantId, 0, undefined);
+    const event = JSON.parse(events.find((entry) => entry.type === "hold.captured")?.payload ?? "null");
+    assert.equal(event.transfer.transfer_type, "hold");
+    assert.equal(event.transfer.amount, "10.00");
+    assert.equal(event.transfer.status, "posted");
+    assert.equal(event.released_transfer.amount, "20.00");
+    assert.equal(event.released_transfer.status, "voided");
+    assert.equal(event.balance.available_balance, "90.00");
+    const filtered = await call(test.app, "POST", "/wallets/transfer-history/", {
+      key: tenant.apiKey,
+      body: { external_id: "truthful", transfer_type: "hold", status: "posted" },
+    });
+    assert.deepEqual(
+      filtered.body.transfers.map((entry: { amount: string }) => entry.amount),
+      ["10.00"],
+    );
+  });
+
+  it("shows a full capture once as posted and a void once as voided", async () => {
+    const { tenant } = await fundedWallet("whole", "100");
+    const full = await place(tenant, { external_id: "whole", currency: CURRENCY, amount: "30" });
+    const voided = await place(tenant, { external_id: "whole", currency: CURRENCY, amount: "5" });
+    assert.equal((await capture(tenant, full.body.hold.id)).status, 200);
+    assert.equal((await voidHold(tenant, voided.body.hold.id)).status, 200);
+    const response = await call(test.app, "POST", "/wallets/transfer-history/", { key: tenant.apiKey, body: { external_id: "whole" } });
+    const rows = response.body.transfers.map((entry: { amount: string; status: string }) => `${entry.amount} ${entry.status}`);
+    assert.deepEqual(rows, ["30.00 posted", "5.00 voided", "100.00 posted"]);
+  });
+
   it("refuses to capture more than the hold and leaves it pending", async () => {
     const { tenant } = await fundedWallet("greedy", "100");
     const placed = await place(tenant, { external_id: "greedy", currency: CURRENCY, amount: "50" });

@@ -16,6 +16,7 @@ function acct(id: string, flagged: boolean, counters: Partial<ReplayAccount> = {
     debitsPosted: 0n,
     creditsPending: 0n,
     debitsPending: 0n,
+    walletUuid: null,
     ...counters,
   };
 }
@@ -28,7 +29,12 @@ function tx(
   amount: bigint,
   pendingId: string | null = null,
 ): ReplayTransfer {
-  return { id, flag, debitAccountId: debit, creditAccountId: credit, amount, pendingId };
+  return { id, flag, transferType: null, status: "posted", debitAccountId: debit, creditAccountId: credit, amount, pendingId };
+}
+
+/** A transfer a client sees in history, with the type and status the use cases write. */
+function typed(transfer: ReplayTransfer, status: ReplayTransfer["status"], transferType = "hold"): ReplayTransfer {
+  return { ...transfer, transferType, status };
 }
 
 function replay(accounts: ReplayAccount[], log: ReplayTransfer[]): Problem[] {
@@ -120,5 +126,38 @@ describe("Replay", () => {
     );
     // Both accounts disagree with an empty log, and neither group sums to zero.
     assert.deepEqual(kinds(problems), ["counter_mismatch:a", "counter_mismatch:b", "non_zero_sum:other", `non_zero_sum:${KEY}`]);
+  });
+
+  describe("history reconciliation", () => {
+    // A wallet funded with 100, a hold of 30 captured 10 (20 released), a withdrawal of 5 pending.
+    const history = () => [
+      typed(tx("d1", "posted", "chain", "wallet", 100n), "posted", "deposit"),
+      typed(tx("h1", "pending", "wallet", "master", 30n), "voided"),
+      typed(tx("h2", "post_pending", "wallet", "master", 10n, "h1"), "posted"),
+      typed(tx("w1", "pending", "wallet", "chain", 5n), "pending", "withdrawal"),
+    ];
+    const walletAccounts = () => [
+      acct("chain", false, { debitsPosted: 100n, creditsPending: 5n }),
+      acct("wallet", true, { creditsPosted: 100n, debitsPosted: 10n, debitsPending: 5n, walletUuid: "w" }),
+      acct("master", true, { creditsPosted: 10n }),
+    ];
+
+    it("finds a wallet's visible history adding up to its balance after a partial capture", () => {
+      assert.deepEqual(replay(walletAccounts(), history()), []);
+    });
+
+    it("reports a history row whose status or visibility was changed behind the ledger's back", () => {
+      const tampered: [string, (log: ReplayTransfer[]) => void][] = [
+        ["capture shown as voided", (log) => Object.assign(log[2] as ReplayTransfer, { status: "voided" })],
+        ["capture hidden", (log) => Object.assign(log[2] as ReplayTransfer, { transferType: null })],
+        ["withdrawal shown as posted", (log) => Object.assign(log[3] as ReplayTransfer, { status: "posted" })],
+        ["the released hold shown as still pending", (log) => Object.assign(log[1] as ReplayTransfer, { status: "pending" })],
+      ];
+      for (const [name, tamper] of tampered) {
+        const log = history();
+        tamper(log);
+        assert.deepEqual(kinds(replay(walletAccounts(), log)), ["history_mismatch:wallet"], name);
+      }
+    });
   });
 });

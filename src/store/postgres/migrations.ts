@@ -192,6 +192,15 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending';
   CREATE INDEX webhook_deliveries_tenant ON webhook_deliveries (tenant_id, created_at);
   `,
+  // Transfer history says what moved (issue 10): resolution rows carry their pending transfer's
+  // type and are listed; a partly posted pending row is 'voided' (it gave the rest back).
+  `
+  UPDATE transfers SET transfer_type = (SELECT p.transfer_type FROM transfers p WHERE p.id = transfers.pending_id)
+    WHERE pending_id IS NOT NULL AND transfer_type IS NULL;
+  UPDATE transfers SET status = 'voided'
+    WHERE flag = 'pending' AND status = 'posted'
+      AND amount <> (SELECT r.amount FROM transfers r WHERE r.pending_id = transfers.id AND r.flag = 'post_pending');
+  `,
 ];
 
 const MIGRATION_LOCK = 7_340_211;

@@ -18,7 +18,9 @@ import {
   type GameTransactionRow,
   gameTransactionFromRow,
   gameTransactionToRow,
+  type HistoryRow,
   type HoldRow,
+  historyEntryFromRow,
   holdFromRow,
   holdToRow,
   type IdempotencyRow,
@@ -41,6 +43,8 @@ import {
   containsPattern,
   EVENT_INSERT_COLUMNS,
   GAME_TRANSACTIONS,
+  HISTORY_FROM,
+  HISTORY_VISIBLE,
   HOLDS,
   IDEMPOTENCY_INSERT_CONDITION,
   IDEMPOTENCY_KEYS,
@@ -388,7 +392,7 @@ export class PostgresStore implements Store {
 
   async listTransfers(filter: TransferFilter) {
     const values: unknown[] = [filter.tenantId, filter.walletUuid];
-    const where = ["t.tenant_id = $1", "t.wallet_uuid = $2", "t.transfer_type IS NOT NULL"];
+    const where = ["t.tenant_id = $1", "t.wallet_uuid = $2", HISTORY_VISIBLE];
     const optional = { status: filter.status, transfer_type: filter.transferType, currency: filter.currency };
     for (const [column, value] of Object.entries(optional)) {
       if (value === undefined) continue;
@@ -397,11 +401,12 @@ export class PostgresStore implements Store {
     }
     const clause = where.join(" AND ");
     const page = await this.#pool.query(
-      `SELECT ${TRANSFER_COLUMNS} FROM transfers t WHERE ${clause} ORDER BY t.seq DESC LIMIT $${values.length + 1} OFFSET $${values.length + 2}`,
+      `SELECT ${TRANSFER_COLUMNS}, r.amount::text AS posted_part FROM ${HISTORY_FROM}
+       WHERE ${clause} ORDER BY t.seq DESC LIMIT $${values.length + 1} OFFSET $${values.length + 2}`,
       [...values, filter.limit, filter.offset],
     );
     const count = await this.#pool.query(`SELECT count(*)::int AS n FROM transfers t WHERE ${clause}`, values);
-    return { transfers: (page.rows as TransferRow[]).map(transferFromRow), total: count.rows[0].n as number };
+    return { transfers: (page.rows as HistoryRow[]).map(historyEntryFromRow), total: count.rows[0].n as number };
   }
 
   findHold(tenantId: string, id: string): Promise<HoldRecord | undefined> {

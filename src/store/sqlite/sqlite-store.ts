@@ -20,7 +20,9 @@ import {
   type GameTransactionRow,
   gameTransactionFromRow,
   gameTransactionToRow,
+  type HistoryRow,
   type HoldRow,
+  historyEntryFromRow,
   holdFromRow,
   holdToRow,
   type IdempotencyRow,
@@ -43,6 +45,8 @@ import {
   containsPattern,
   EVENT_INSERT_COLUMNS,
   GAME_TRANSACTIONS,
+  HISTORY_FROM,
+  HISTORY_VISIBLE,
   HOLDS,
   IDEMPOTENCY_INSERT_CONDITION,
   IDEMPOTENCY_KEYS,
@@ -287,7 +291,7 @@ export class SqliteStore implements Store {
   }
 
   async listTransfers(filter: TransferFilter) {
-    const where = ["t.tenant_id = @tenantId", "t.wallet_uuid = @walletUuid", "t.transfer_type IS NOT NULL"];
+    const where = ["t.tenant_id = @tenantId", "t.wallet_uuid = @walletUuid", HISTORY_VISIBLE];
     if (filter.status) where.push("t.status = @status");
     if (filter.transferType) where.push("t.transfer_type = @transferType");
     if (filter.currency) where.push("t.currency = @currency");
@@ -299,10 +303,10 @@ export class SqliteStore implements Store {
       currency: filter.currency ?? null,
     };
     const rows = this.#reader
-      .prepare(`SELECT t.* FROM transfers t WHERE ${clause} ORDER BY t.seq DESC LIMIT @limit OFFSET @offset`)
-      .all(parameters) as TransferRow[];
+      .prepare(`SELECT t.*, r.amount AS posted_part FROM ${HISTORY_FROM} WHERE ${clause} ORDER BY t.seq DESC LIMIT @limit OFFSET @offset`)
+      .all(parameters) as HistoryRow[];
     const total = (this.#reader.prepare(`SELECT count(*) AS n FROM transfers t WHERE ${clause}`).get(parameters) as { n: number }).n;
-    return { transfers: rows.map(transferFromRow), total };
+    return { transfers: rows.map(historyEntryFromRow), total };
   }
 
   async findHold(tenantId: string, id: string): Promise<HoldRecord | undefined> {
