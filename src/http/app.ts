@@ -1,14 +1,13 @@
-import rateLimit from "@fastify/rate-limit";
 import { Ajv } from "ajv";
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
 import type { Config } from "../config.js";
-import { AppError } from "../services/errors.js";
 import type { Services } from "../services/services.js";
 import { Sweeper } from "../services/sweeper.js";
 import { DEFAULT_DISPATCHER_OPTIONS, type DispatcherOptions, WebhookDispatcher } from "../services/webhook-dispatcher.js";
 import { installJsonParser } from "./bodies.js";
 import { clientErrorHandler, frameworkErrors, installErrorHandling, MAX_PARAM_LENGTH } from "./errors.js";
 import { installInputRules } from "./input.js";
+import { installRateLimit } from "./rate-limit.js";
 import { batchRoutes } from "./routes/batches.js";
 import { dashboardRoutes } from "./routes/dashboard.js";
 import { depositRoutes } from "./routes/deposits.js";
@@ -84,17 +83,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.decorate("services", options.services);
   app.decorate("config", options.config);
   app.decorateRequest("principal", null);
+  app.decorateRequest("authentication", null);
   app.setValidatorCompiler(validatorCompiler());
   installErrorHandling(app, { onInvariantBroken: options.onInvariantBroken ?? (() => process.exit(70)) });
   installJsonParser(app);
   installInputRules(app);
-  await app.register(rateLimit, {
-    max: options.config.rateLimitPerMinute,
-    timeWindow: 60_000,
-    keyGenerator: (request) => String(request.headers["x-api-key"] ?? request.headers.authorization ?? request.ip),
-    errorResponseBuilder: (_request, context) =>
-      new AppError("rate_limited", `Too many requests; retry in ${Math.ceil(context.ttl / 1000)} s`, { limit: context.max }),
-  });
+  await installRateLimit(app, options.services, options.config.rateLimitPerMinute);
   await app.register(tokenRoutes);
   await app.register(walletRoutes);
   await app.register(transferRoutes);

@@ -7,10 +7,34 @@ import type { Scope } from "../store/store.js";
 declare module "fastify" {
   interface FastifyRequest {
     principal: Principal | null;
+    /** The request's credential, read once (see `authenticationOf`). */
+    authentication: Promise<Authentication> | null;
   }
 }
 
+/** A credential read: who it is, or why it was refused (answered by the route, if it needs one). */
+export type Authentication = { principal: Principal; error?: undefined } | { principal?: undefined; error: unknown };
+
 const BEARER = /^Bearer\s+(\S+)$/i;
+
+/**
+ * Reads the request's credential once. The rate limiter asks first (in onRequest, to count a
+ * valid credential under its identity and anything else under the client's address); the
+ * route's tenantAuth or systemAuth then gets the same answer without a second lookup.
+ */
+export function authenticationOf(services: Services, request: FastifyRequest): Promise<Authentication> {
+  request.authentication ??= authenticate(services, request).then(
+    (principal) => ({ principal }),
+    (error: unknown) => ({ error }),
+  );
+  return request.authentication;
+}
+
+async function authenticated(services: Services, request: FastifyRequest): Promise<Principal> {
+  const { principal, error } = await authenticationOf(services, request);
+  if (principal === undefined) throw error;
+  return principal;
+}
 
 /** Reads X-API-Key or an OAuth bearer token (the specification's two methods). */
 async function authenticate(services: Services, request: FastifyRequest): Promise<Principal> {
@@ -39,7 +63,7 @@ function assertScopes(principal: Principal, scopes: readonly Scope[]): void {
 export const tenantAuth =
   (services: Services, ...scopes: Scope[]) =>
   async (request: FastifyRequest): Promise<void> => {
-    const principal = await authenticate(services, request);
+    const principal = await authenticated(services, request);
     if (principal.kind !== "tenant" || principal.tenantId === null) {
       throw new AppError("forbidden", "This route needs a tenant credential, not a system key");
     }
@@ -51,7 +75,7 @@ export const tenantAuth =
 export const systemAuth =
   (services: Services, ...scopes: Scope[]) =>
   async (request: FastifyRequest): Promise<void> => {
-    const principal = await authenticate(services, request);
+    const principal = await authenticated(services, request);
     if (principal.kind !== "system")
       throw new AppError("forbidden", "This route needs a system key; tenant credentials cannot report deposits");
     assertScopes(principal, scopes);

@@ -21,6 +21,11 @@ export interface Principal {
   /** The API key's id (null for an OAuth token): a system key's Idempotency-Keys are its own. */
   credentialId: string | null;
   scopes: ReadonlySet<Scope>;
+  /**
+   * Whom rate limits count this credential as: `key:<api key id>`, or `client:<client id>` for
+   * every token of one OAuth client (minting new tokens does not reset the count).
+   */
+  identity: string;
 }
 
 export interface IssuedToken {
@@ -99,7 +104,13 @@ export class CredentialService {
   async authenticateApiKey(apiKey: string): Promise<Principal> {
     const key = await this.store.findApiKeyByHash(hashSecret(apiKey));
     if (!key || key.revokedAt !== null) throw new AppError("unauthorized", "Invalid or revoked API key");
-    return { kind: key.tenantId === null ? "system" : "tenant", tenantId: key.tenantId, credentialId: key.id, scopes: new Set(key.scopes) };
+    return {
+      kind: key.tenantId === null ? "system" : "tenant",
+      tenantId: key.tenantId,
+      credentialId: key.id,
+      scopes: new Set(key.scopes),
+      identity: `key:${key.id}`,
+    };
   }
 
   async issueToken(clientId: string, clientSecret: string, requestedScope: string | undefined): Promise<IssuedToken> {
@@ -127,8 +138,11 @@ export class CredentialService {
     try {
       // Pinning the algorithm refuses `alg: none` and any key-confusion attempt.
       const { payload } = await jwtVerify(token, this.tokenKey, { algorithms: [TOKEN_ALGORITHM], issuer: TOKEN_ISSUER });
-      if (typeof payload.tid !== "string" || typeof payload.scope !== "string") throw new AppError("unauthorized", "Invalid token");
-      return { kind: "tenant", tenantId: payload.tid, credentialId: null, scopes: new Set(payload.scope.split(" ") as Scope[]) };
+      const { tid, scope, sub } = payload;
+      if (typeof tid !== "string" || typeof scope !== "string") throw new AppError("unauthorized", "Invalid token");
+      // Every token this service issues names its client; one signed without (by a holder of the secret) counts as its tenant.
+      const identity = typeof sub === "string" ? `client:${sub}` : `tenant:${tid}`;
+      return { kind: "tenant", tenantId: tid, credentialId: null, scopes: new Set(scope.split(" ") as Scope[]), identity };
     } catch (error) {
       if (error instanceof joseErrors.JWTExpired) throw new AppError("unauthorized", "Token expired");
       if (error instanceof joseErrors.JOSEError || error instanceof AppError) throw new AppError("unauthorized", "Invalid token");

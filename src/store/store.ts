@@ -1,6 +1,7 @@
 import type { LedgerAccount } from "../ledger/accounts.js";
 import type { ReplayAccount, ReplayTransfer, TransferFlag } from "../ledger/replay.js";
 import type { CommitStats } from "./group-commit.js";
+import type { RateLimitCounters } from "./rate-limits.js";
 import type { PrefetchRequest } from "./write-behind.js";
 
 /**
@@ -316,6 +317,8 @@ export interface Store {
   write<T>(work: (tx: WriteTx) => Promise<T>, prefetch?: PrefetchRequest): Promise<T>;
   /** How well group commit is batching: items per batch is the commits saved. */
   readonly commitStats: CommitStats;
+  /** Request counters shared by every process on the database (rate limiting); not durable. */
+  readonly rateLimits: RateLimitCounters;
 
   insertTenant(tenant: TenantRecord): Promise<void>;
   findTenant(id: string): Promise<TenantRecord | undefined>;

@@ -92,6 +92,7 @@ import {
 } from "../write-behind.js";
 import { copyRows } from "./copy.js";
 import { migrate } from "./migrations.js";
+import { PostgresRateLimits } from "./rate-limits.js";
 
 /**
  * The client-server store: several processes, on one host or many, share one PostgreSQL.
@@ -155,6 +156,7 @@ export class PostgresStore implements Store {
   readonly kind = "postgres";
   readonly #pool: pg.Pool;
   readonly #committer: GroupCommitter<WriteTx, PrefetchRequest>;
+  readonly rateLimits: PostgresRateLimits;
 
   readonly #eventListeners = new Set<(tenantIds: ReadonlySet<string>) => void>();
   #listener: pg.Client | undefined;
@@ -165,6 +167,7 @@ export class PostgresStore implements Store {
     private readonly connectionString: string,
   ) {
     this.#pool = pool;
+    this.rateLimits = new PostgresRateLimits(pool);
     this.#committer = new GroupCommitter<WriteTx, PrefetchRequest>(
       (items) => this.#runBatch(items),
       BATCHES_IN_FLIGHT,

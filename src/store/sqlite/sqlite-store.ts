@@ -86,6 +86,7 @@ import type {
 import { type FlushRows, WriteBehindTx } from "../write-behind.js";
 import { Checkpointer } from "./checkpointer.js";
 import { migrate } from "./migrations.js";
+import { SqliteRateLimits } from "./rate-limits.js";
 
 // SQLite's LIKE ignores ASCII case, which is what a search box wants.
 const SEARCH_CLAUSE = "(@pattern IS NULL OR w.name LIKE @pattern ESCAPE '\\' OR w.external_id LIKE @pattern ESCAPE '\\')";
@@ -120,6 +121,7 @@ export class SqliteStore implements Store {
   readonly #statements;
   readonly #eventListeners = new Set<(tenantIds: ReadonlySet<string>) => void>();
   readonly #checkpointer: Checkpointer;
+  readonly rateLimits: SqliteRateLimits;
 
   constructor(readonly file: string) {
     mkdirSync(dirname(file), { recursive: true });
@@ -131,6 +133,7 @@ export class SqliteStore implements Store {
     this.#writeStatements = prepareWrites(this.#writer);
     this.#committer = new GroupCommitter<WriteTx>((items) => this.#runBatch(items));
     this.#statements = prepareReads(this.#reader);
+    this.rateLimits = new SqliteRateLimits(`${file}.rate-limits`);
   }
 
   async close(): Promise<void> {
@@ -139,6 +142,7 @@ export class SqliteStore implements Store {
     await this.#checkpointer.close();
     this.#reader.close();
     this.#writer.close();
+    await this.rateLimits.close();
   }
 
   get commitStats() {
