@@ -269,7 +269,15 @@ function run(movements: readonly Movement[]): RunResult {
       } else {
         model.open.push({ id, debit: debitId, credit: creditId, amount: amount });
       }
-      log.push({ id, flag: movement.phase, ...UNTYPED, debitAccountId: debitId, creditAccountId: creditId, amount: amount, pendingId: null });
+      log.push({
+        id,
+        flag: movement.phase,
+        ...UNTYPED,
+        debitAccountId: debitId,
+        creditAccountId: creditId,
+        amount: amount,
+        pendingId: null,
+      });
       accepted += 1;
     } else {
       if (model.open.length === 0) return;
