@@ -1,7 +1,11 @@
 import cluster from "node:cluster";
-import { loadConfig } from "./config.js";
+import { hostname } from "node:os";
+import { AggregatorRegistry } from "prom-client";
+import { type Config, loadConfig } from "./config.js";
 import { buildApp } from "./http/app.js";
+import { startMetricsListener } from "./http/metrics-listener.js";
 import { createServices } from "./services/services.js";
+import { storeLocation } from "./store/location.js";
 import { openStore } from "./store/open.js";
 
 /**
@@ -22,7 +26,19 @@ async function runPrimary(count: number): Promise<void> {
   // Migrating here, once, keeps N workers from racing to create the schema.
   await (await openStore(config.databaseUrl)).close();
   let stopping = false;
+  // With METRICS_PORT the primary serves /metrics for all its workers, summed (metrics.ts).
+  const aggregator = config.metricsPort === undefined ? undefined : new AggregatorRegistry();
+  const metricsListener =
+    aggregator &&
+    (await startMetricsListener({
+      host: config.metricsHost,
+      port: config.metricsPort ?? 0,
+      token: config.metricsToken,
+      render: async () => ({ contentType: aggregator.contentType, body: await aggregator.clusterMetrics() }),
+      onError: (error) => primaryLog(50, "metrics could not be gathered from the workers", { err: String(error) }),
+    }));
   for (let index = 0; index < count; index += 1) cluster.fork();
+  primaryLog(30, "wallet service started", { ...startupDetails(config, config.port), workers: count, metrics: metricsListener?.url });
   cluster.on("exit", (worker, code, signal) => {
     if (stopping) return;
     console.error(JSON.stringify({ level: "error", msg: "worker exited; starting another", pid: worker.process.pid, code, signal }));
@@ -31,6 +47,7 @@ async function runPrimary(count: number): Promise<void> {
   const stop = () => {
     stopping = true;
     for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill("SIGTERM");
+    void metricsListener?.close();
   };
   process.once("SIGTERM", stop);
   process.once("SIGINT", stop);
@@ -50,4 +67,23 @@ async function runServer(): Promise<void> {
   process.once("SIGTERM", () => void shutdown("SIGTERM"));
   process.once("SIGINT", () => void shutdown("SIGINT"));
   await app.listen({ port: config.port, host: config.host });
+  if (cluster.isPrimary) {
+    const address = app.server.address();
+    const port = typeof address === "object" && address !== null ? address.port : config.port;
+    app.log.info({ ...startupDetails(config, port), metrics: app.metrics.listener?.url }, "wallet service started");
+  }
+}
+
+/** What an operator wants to see at start: where to go, and which database it uses (never a password). */
+function startupDetails(config: Config, port: number) {
+  const host =
+    config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host.includes(":") ? `[${config.host}]` : config.host;
+  const url = `http://${host}:${port}`;
+  return { url, dashboard: `${url}/dashboard/`, store: storeLocation(config.databaseUrl) };
+}
+
+/** The primary has no Fastify logger; its lines have pino's shape, so one parser reads every line. */
+function primaryLog(level: number, msg: string, details: object): void {
+  const line = { level, time: Date.now(), pid: process.pid, hostname: hostname(), ...details, msg };
+  (level >= 50 ? process.stderr : process.stdout).write(`${JSON.stringify(line)}\n`);
 }

@@ -11,6 +11,7 @@ import { buildApp } from "../src/http/app.js";
 import { createServices, type Services } from "../src/services/services.js";
 import { verifyLedger } from "../src/services/verify.js";
 import { openStore } from "../src/store/open.js";
+import { Contract, installStrictResponses } from "./contract.js";
 
 /**
  * Test harness: a real app on a real store in a fresh temporary database, driven through
@@ -97,6 +98,7 @@ export async function startApp(overrides: Partial<Config> = {}): Promise<TestApp
   const store = await openStore(config.databaseUrl);
   const services = await createServices(store, config);
   const app = await buildApp({ services, config });
+  const offContract = installStrictResponses(app);
   const newTenant = (name = "Test Casino") => services.credentials.createTenant(name);
   const tenant = await newTenant();
   const systemKey = (await services.credentials.createSystemKey(["deposits"])).apiKey;
@@ -116,6 +118,7 @@ export async function startApp(overrides: Partial<Config> = {}): Promise<TestApp
       await store.close();
       await database.drop();
       if (!verified.ok) throw new Error(`the ledger does not verify after this test file: ${JSON.stringify(verified.problems)}`);
+      if (offContract.length > 0) throw new Error(`answers off their schemas in this test file:\n${offContract.join("\n")}`);
     },
   };
 }
@@ -141,6 +144,17 @@ export async function call(app: FastifyInstance, method: string, url: string, op
   const payload = options.body === undefined ? undefined : typeof options.body === "string" ? options.body : JSON.stringify(options.body);
   if (payload !== undefined && headers["content-type"] === undefined) headers["content-type"] = "application/json";
   const response = await app.inject({ method: method as "GET", url, headers, ...(payload === undefined ? {} : { payload }) });
+  // Every answer the HTTP suites receive is checked against the OpenAPI document: its status,
+  // media type and body (closed: no property the document does not name).
+  const contentType = response.headers["content-type"];
+  const problem = Contract.of(app).problem({
+    method,
+    url,
+    status: response.statusCode,
+    contentType: typeof contentType === "string" ? contentType : undefined,
+    body: response.body,
+  });
+  if (problem) assert.fail(`the answer is off the OpenAPI document: ${problem}`);
   const text = response.body;
   return { status: response.statusCode, body: text === "" ? undefined : JSON.parse(text), headers: response.headers };
 }

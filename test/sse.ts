@@ -1,4 +1,10 @@
-/** A minimal Server-Sent Events client over fetch, for tests: headers (X-API-Key) included. */
+import { Contract } from "./contract.js";
+
+/**
+ * A minimal Server-Sent Events client over fetch, for tests: headers (X-API-Key) included. Every
+ * event's data is checked against the service's OpenAPI document (StreamEvent, and the payload
+ * of its type under `webhooks`, closed); `waitFor` fails on the first that does not match.
+ */
 export interface StreamEvent {
   id: string;
   type: string;
@@ -14,7 +20,24 @@ export interface EventClient {
   close(): void;
 }
 
+/** The document of the server a stream comes from, read once per origin. */
+const contracts = new Map<string, Promise<Contract>>();
+function contractOf(url: string): Promise<Contract> {
+  const origin = new URL(url).origin;
+  let contract = contracts.get(origin);
+  if (!contract) {
+    contract = fetch(`${origin}/openapi.json`).then(async (response) => {
+      if (response.status !== 200) throw new Error(`${origin}/openapi.json answered ${response.status}`);
+      return Contract.from((await response.json()) as Record<string, unknown>).prepareEvents();
+    });
+    contracts.set(origin, contract);
+  }
+  return contract;
+}
+
 export async function openStream(url: string, headers: Record<string, string>): Promise<EventClient> {
+  const contract = await contractOf(url);
+  const problems: string[] = [];
   const controller = new AbortController();
   const response = await fetch(url, { headers, signal: controller.signal });
   if (response.status !== 200 || !response.body) throw new Error(`stream answered ${response.status}: ${await response.text()}`);
@@ -37,7 +60,12 @@ export async function openStream(url: string, headers: Record<string, string>): 
               .map((line) => [line.slice(0, line.indexOf(":")), line.slice(line.indexOf(":") + 2)]),
           );
           if (fields.data !== undefined) {
-            events.push({ id: fields.id ?? "", type: fields.event ?? "message", data: JSON.parse(fields.data), receivedAt: Date.now() });
+            const event = { id: fields.id ?? "", type: fields.event ?? "message", data: JSON.parse(fields.data), receivedAt: Date.now() };
+            const problem = contract.eventProblem(event.data, { stream: true });
+            if (problem) problems.push(`event ${event.id} (${event.type}): ${problem}`);
+            else if (event.type !== event.data.type || event.id !== String(event.data.seq))
+              problems.push(`event ${event.id} (${event.type}): the SSE id and event name must be the data's seq and type`);
+            events.push(event);
             for (const wake of waiters.splice(0)) wake();
           }
           end = buffer.indexOf("\n\n");
@@ -51,7 +79,8 @@ export async function openStream(url: string, headers: Record<string, string>): 
     events,
     async waitFor(count, timeoutMs = 5000) {
       const deadline = Date.now() + timeoutMs;
-      while (events.length < count) {
+      while (events.length < count || problems.length > 0) {
+        if (problems.length > 0) throw new Error(`an event is off the OpenAPI document: ${problems.join("; ")}`);
         const left = deadline - Date.now();
         if (left <= 0) throw new Error(`expected ${count} events, got ${events.length}: ${events.map((event) => event.type).join(", ")}`);
         await new Promise<void>((resolve) => {

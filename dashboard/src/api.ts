@@ -1,55 +1,34 @@
 /**
  * The wallet service's REST API as the dashboard uses it. Amounts stay the decimal strings the
  * service sends: the dashboard displays money, it never computes with it.
+ *
+ * The shapes are the service's own (src/wire/, the one source of truth of the wire format):
+ * type-only imports, which the build erases, so the dashboard ships none of the server's code.
  */
+import type {
+  Balance,
+  Deposit,
+  DepositList,
+  MasterBalances,
+  Transfer,
+  TransferHistory,
+  Wallet,
+  WalletPage,
+} from "../../src/wire/schemas.js";
 
-export interface Balance {
-  currency: string;
-  amount: string;
-  pending_amount: string;
-  available_balance: string;
-}
+export type { Balance, Deposit, Transfer, Wallet, WalletListEntry, WalletPage } from "../../src/wire/schemas.js";
 
-export interface Wallet {
-  id: string;
-  name: string;
-  external_id: string;
-  wallet_id: string;
-  created: string;
-  updated: string;
-  balances: Balance[];
-}
+/** What the dashboard reads of POST /wallets/transfer-history/. */
+export type TransferPage = Pick<TransferHistory, "transfers" | "pagination">;
 
-export interface WalletPage {
-  accounts: Wallet[];
-  total: number;
-  limit: number;
-  offset: number;
-}
-
-export interface Deposit {
-  id: string;
-  status: "pending" | "confirmed" | "dropped";
-  confirmations: number;
-  required_confirmations: number;
-  currency: string;
-  amount: string;
-  tx_hash: string;
-  created_at: string;
-}
-
-export interface Transfer {
-  id: string;
-  transfer_type: string;
-  currency: string;
-  amount: string;
-  status: string;
-  created_at: string;
-}
-
-export interface TransferPage {
-  transfers: Transfer[];
-  pagination: { total: number; limit: number; offset: number };
+/**
+ * The history filters the dashboard offers. `from` and `to` are RFC 3339 times with their
+ * offset: transfers created at or after `from` and before `to`.
+ */
+export interface HistoryFilter {
+  transfer_type?: Transfer["transfer_type"] | undefined;
+  from?: string | undefined;
+  to?: string | undefined;
 }
 
 /** An error answer in the service's one format, `{error: {code, message, details}}`. */
@@ -85,19 +64,18 @@ export class Api {
   }
 
   async pendingDeposits(walletId: string): Promise<Deposit[]> {
-    const answer = await this.#request<{ deposits: Deposit[] }>(
-      "GET",
-      `/wallets/${encodeURIComponent(walletId)}/deposits/?status=pending&limit=100`,
-    );
+    const answer = await this.#request<DepositList>("GET", `/wallets/${encodeURIComponent(walletId)}/deposits/?status=pending&limit=100`);
     return answer.deposits;
   }
 
-  history(walletId: string, limit: number, offset: number): Promise<TransferPage> {
-    return this.#request("POST", "/wallets/transfer-history/", { wallet_id: walletId, limit, offset });
+  history(walletId: string, filter: HistoryFilter, limit: number, offset: number): Promise<TransferPage> {
+    const { transfer_type, from, to } = filter;
+    // JSON.stringify leaves out the filters that are not set (undefined).
+    return this.#request("POST", "/wallets/transfer-history/", { wallet_id: walletId, transfer_type, from, to, limit, offset });
   }
 
   async masterBalances(): Promise<Balance[]> {
-    return (await this.#request<{ balances: Balance[] }>("GET", "/master/balances/")).balances;
+    return (await this.#request<MasterBalances>("GET", "/master/balances/")).balances;
   }
 
   async #request<T>(method: "GET" | "POST", path: string, body?: object): Promise<T> {

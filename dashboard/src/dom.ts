@@ -44,12 +44,51 @@ export const ICONS = {
   vault: "M4 5h16v14H4zM4 9h16M8 14h3",
 };
 
-const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
-const dateOnly = new Intl.DateTimeFormat(undefined, { dateStyle: "medium" });
+const pad = (value: number, width = 2) => String(value).padStart(width, "0");
 
-export function time(iso: string, withTime = true): HTMLTimeElement {
+/** The browser's offset from UTC at that moment, as RFC 3339 writes it: "+01:00", "-03:30", "+00:00". */
+export function utcOffset(date: Date): string {
+  const minutes = -date.getTimezoneOffset();
+  const size = Math.abs(minutes);
+  return `${minutes < 0 ? "-" : "+"}${pad(Math.floor(size / 60))}:${pad(size % 60)}`;
+}
+
+/** "2026-12-02": the day in the browser's time zone, as an `<input type="date">` holds it. */
+export function localDay(date: Date): string {
+  return `${pad(date.getFullYear(), 4)}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`;
+}
+
+/** "2026-12-02T00:00:00+01:00": the moment in the browser's time zone, with its offset (RFC 3339). */
+export function localIso(date: Date): string {
+  return `${localDay(date)}T${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}${utcOffset(date)}`;
+}
+
+/**
+ * The start of a day of `<input type="date">` (plus `addDays`) in the browser's time zone, with
+ * its offset. Where a zone skips midnight, the day starts at its first moment that exists.
+ */
+export function dayStart(day: string, addDays = 0): string | undefined {
+  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(day);
+  if (!match) return undefined;
+  const start = new Date(Number(match[1]), Number(match[2]) - 1, Number(match[3]) + addDays);
+  return Number.isNaN(start.getTime()) ? undefined : localIso(start);
+}
+
+/**
+ * A time in the browser's time zone, always with that zone: "2026-12-02 01:05:09 UTC+01:00".
+ * The element's `datetime` keeps the service's UTC value, its tooltip the same in ISO form.
+ */
+export function time(iso: string): HTMLTimeElement {
   const date = new Date(iso);
-  return h("time", { datetime: iso, title: date.toISOString() }, (withTime ? dateTime : dateOnly).format(date));
+  if (Number.isNaN(date.getTime())) return h("time", { datetime: iso }, iso);
+  const clock = `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}`;
+  return h(
+    "time",
+    { datetime: iso, title: `${date.toISOString()} (UTC)` },
+    h("span", { class: "time-local" }, `${localDay(date)} ${clock}`),
+    " ",
+    h("span", { class: "time-zone" }, `UTC${utcOffset(date)}`),
+  );
 }
 
 /** Up to two letters for an avatar: "Player 12345" gives "P1". */

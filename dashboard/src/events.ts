@@ -1,19 +1,7 @@
-import type { Balance, Deposit, Transfer } from "./api.js";
+import type { StreamEvent } from "../../src/wire/events.js";
 
-/** One balance change from GET /wallets/events/. */
-export interface WalletEvent {
-  id: string;
-  seq: number;
-  type: string;
-  created_at: string;
-  /** The wallet whose balance changed, or null for the tenant's master account. */
-  wallet: { id: string; wallet_id: string; external_id: string; name: string } | null;
-  currency: string;
-  balance: Balance;
-  account_version: number;
-  transfer: Transfer | null;
-  deposit: Deposit | null;
-}
+/** One balance change from GET /wallets/events/ (`wallet` is null for the tenant's master account). */
+export type WalletEvent = StreamEvent;
 
 export type StreamState = "connecting" | "live" | "reconnecting";
 

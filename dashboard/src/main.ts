@@ -88,6 +88,7 @@ class Dashboard {
     window.removeEventListener("hashchange", this.#onHashChange);
     this.#stream.stop();
     this.#master.stop();
+    this.#list.stop();
     this.#detail?.dispose();
   }
 
@@ -129,6 +130,7 @@ class Dashboard {
     // Chain deposits come from outside; every other movement of a player has the master account on its other side.
     if (event.deposit === null) this.#master.reloadSoon();
     this.#list.applyBalance(event.wallet.wallet_id, event.balance);
+    if (event.deposit !== null) this.#list.applyDeposit(event.wallet.wallet_id, event.deposit);
     if (this.#detail?.walletId === event.wallet.wallet_id) this.#detail.applyEvent(event);
   }
 

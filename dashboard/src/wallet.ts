@@ -1,25 +1,12 @@
-import { type Api, ApiError, type Balance, type Deposit, type TransferPage, type Wallet } from "./api.js";
-import { alert, avatar, errorMessage, h, ICONS, icon, pager, shortHash, time, token } from "./dom.js";
+import { type Api, ApiError, type Balance, type Deposit, type Wallet } from "./api.js";
+import { alert, avatar, errorMessage, h, ICONS, icon, shortHash, time, token } from "./dom.js";
 import type { WalletEvent } from "./events.js";
+import { HistoryView } from "./history.js";
 
-const HISTORY_PAGE_SIZE = 10;
 /** Events come in bursts (a batch settles many movements); one reload answers the whole burst. */
 const RELOAD_DELAY_MS = 150;
 /** How long a changed balance stays highlighted; matches the animation in style.css. */
 const HIGHLIGHT_MS = 2_000;
-
-const TRANSFER_LABELS: Record<string, string> = {
-  deposit: "Deposit",
-  to_sub: "From master",
-  to_master: "To master",
-  bet: "Bet",
-  win: "Win",
-  rollback: "Rollback",
-  hold: "Hold",
-  withdrawal: "Withdrawal",
-};
-
-const STATUS_TONES: Record<string, string> = { posted: "success", pending: "warning", voided: "muted" };
 
 const BALANCE_FIELDS = [
   ["amount", "Amount"],
@@ -30,14 +17,16 @@ const BALANCE_FIELDS = [
 interface Snapshot {
   wallet: Wallet;
   deposits: Deposit[];
-  history: TransferPage;
 }
 
 /** One wallet: its balances per currency, the deposits still confirming, and its history. */
 export class WalletDetailView {
   readonly element = h("div", { class: "detail" });
+  readonly #history: HistoryView;
+  /** The head and balance cards shown; a render replaces them and leaves the history in place. */
+  #head: HTMLElement | undefined;
+  #balancesCard: HTMLElement | undefined;
   #snapshot: Snapshot | undefined;
-  #historyOffset = 0;
   #generation = 0;
   #reloadTimer: ReturnType<typeof setTimeout> | undefined;
   /** What each balance cell showed last, so a changed value can be highlighted. */
@@ -49,6 +38,7 @@ export class WalletDetailView {
     private readonly api: Api,
     readonly walletId: string,
   ) {
+    this.#history = new HistoryView(api, walletId);
     this.element.append(h("p", { class: "empty" }, "Loading wallet…"));
   }
 
@@ -60,13 +50,12 @@ export class WalletDetailView {
     // Live events trigger reloads that can overlap; only the newest answer may render.
     const generation = ++this.#generation;
     try {
-      const [wallet, deposits, history] = await Promise.all([
-        this.api.wallet(this.walletId),
-        this.api.pendingDeposits(this.walletId),
-        this.api.history(this.walletId, HISTORY_PAGE_SIZE, this.#historyOffset),
-      ]);
+      // The history loads and renders on its own (its filters reload it alone), and shows its own errors.
+      const history = this.#history.load();
+      const [wallet, deposits] = await Promise.all([this.api.wallet(this.walletId), this.api.pendingDeposits(this.walletId)]);
+      await history;
       if (generation !== this.#generation) return;
-      this.#snapshot = { wallet, deposits, history };
+      this.#snapshot = { wallet, deposits };
       this.#render();
     } catch (error) {
       if (generation !== this.#generation) return;
@@ -94,6 +83,7 @@ export class WalletDetailView {
     clearTimeout(this.#reloadTimer);
     // Answers still in flight for this view must not render into a detached element.
     this.#generation += 1;
+    this.#history.dispose();
   }
 
   #render(): void {
@@ -125,9 +115,18 @@ export class WalletDetailView {
           ),
         ),
       ),
-      h("div", { class: "wallet-head-meta" }, "Created ", time(wallet.created, false)),
+      h("div", { class: "wallet-head-meta" }, "Created ", time(wallet.created)),
     );
-    this.element.replaceChildren(backLink(), head, this.#balances(snapshot), this.#history(snapshot.history));
+    const balances = this.#balances(snapshot);
+    if (this.#head?.parentNode === this.element && this.#balancesCard?.parentNode === this.element) {
+      // Replacing only these two keeps the history card, and a filter being edited in it, in the page.
+      this.#head.replaceWith(head);
+      this.#balancesCard.replaceWith(balances);
+    } else {
+      this.element.replaceChildren(backLink(), head, balances, this.#history.element);
+    }
+    this.#head = head;
+    this.#balancesCard = balances;
   }
 
   #balances({ wallet, deposits }: Snapshot): HTMLElement {
@@ -182,59 +181,6 @@ export class WalletDetailView {
       return cell;
     });
     return h("tr", { "data-currency": balance.currency }, h("th", { scope: "row" }, token(balance.currency)), ...cells);
-  }
-
-  #history(history: TransferPage): HTMLElement {
-    const section = h(
-      "section",
-      { class: "card", "aria-labelledby": "history-title" },
-      h(
-        "div",
-        { class: "card-head" },
-        h("h2", { id: "history-title" }, "Transactions"),
-        h("span", { class: "count" }, String(history.pagination.total)),
-      ),
-    );
-    if (history.transfers.length === 0 && this.#historyOffset === 0) {
-      section.append(h("p", { class: "empty" }, "No transactions yet."));
-      return section;
-    }
-    const rows = history.transfers.map((transfer) =>
-      h(
-        "tr",
-        { "data-transfer-id": transfer.id },
-        h("td", { "data-label": "Date", class: "date" }, time(transfer.created_at)),
-        h("td", { "data-label": "Type" }, TRANSFER_LABELS[transfer.transfer_type] ?? transfer.transfer_type),
-        h("td", { "data-label": "Currency" }, token(transfer.currency)),
-        h("td", { "data-label": "Amount", class: "num" }, transfer.amount),
-        h("td", { "data-label": "Status" }, h("span", { class: `pill ${STATUS_TONES[transfer.status] ?? "muted"}` }, transfer.status)),
-      ),
-    );
-    section.append(
-      h(
-        "table",
-        { class: "table history" },
-        h(
-          "thead",
-          {},
-          h(
-            "tr",
-            {},
-            h("th", { scope: "col" }, "Date"),
-            h("th", { scope: "col" }, "Type"),
-            h("th", { scope: "col" }, "Currency"),
-            h("th", { scope: "col", class: "num" }, "Amount"),
-            h("th", { scope: "col" }, "Status"),
-          ),
-        ),
-        h("tbody", {}, ...rows),
-      ),
-      pager(history.pagination.total, history.pagination.offset, history.pagination.limit, (offset) => {
-        this.#historyOffset = offset;
-        void this.load();
-      }),
-    );
-    return section;
   }
 }
 

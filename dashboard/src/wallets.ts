@@ -1,8 +1,10 @@
-import type { Api, Balance, Wallet, WalletPage } from "./api.js";
+import type { Api, Balance, Deposit, WalletListEntry, WalletPage } from "./api.js";
 import { alert, avatar, errorMessage, h, ICONS, icon, pager } from "./dom.js";
 
 const PAGE_SIZE = 20;
 const SEARCH_DELAY_MS = 250;
+/** Deposit events come in bursts too; one reload of the page answers the whole burst. */
+const RELOAD_DELAY_MS = 300;
 /** A list row has room for this many currencies; the rest are counted. */
 const CHIPS_SHOWN = 2;
 
@@ -25,6 +27,7 @@ export class WalletListView {
   #selected: string | null = null;
   #generation = 0;
   #searchTimer: ReturnType<typeof setTimeout> | undefined;
+  #reloadTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(private readonly api: Api) {
     this.#input.addEventListener("input", () => {
@@ -44,6 +47,7 @@ export class WalletListView {
   }
 
   async load(): Promise<void> {
+    clearTimeout(this.#reloadTimer);
     // Typing fast starts several queries; only the answer to the newest one may render.
     const generation = ++this.#generation;
     this.element.setAttribute("aria-busy", "true");
@@ -74,7 +78,34 @@ export class WalletListView {
     const index = wallet.balances.findIndex((existing) => existing.currency === balance.currency);
     if (index === -1) wallet.balances.push(balance);
     else wallet.balances[index] = balance;
-    this.#body.querySelector(`a[data-wallet-id="${CSS.escape(walletId)}"]`)?.replaceWith(this.#item(wallet));
+    this.#replaceItem(wallet);
+  }
+
+  /**
+   * A deposit event: a confirming one marks its wallet at once. A confirmed or dropped one may
+   * have been the wallet's last confirming deposit or not, which only the service knows, so
+   * the page is read again.
+   */
+  applyDeposit(walletId: string, deposit: Deposit): void {
+    const wallet = this.#page?.accounts.find((account) => account.wallet_id === walletId);
+    if (!wallet) return;
+    if (deposit.status === "pending") {
+      if (wallet.has_pending_deposits) return;
+      wallet.has_pending_deposits = true;
+      this.#replaceItem(wallet);
+    } else if (wallet.has_pending_deposits) {
+      clearTimeout(this.#reloadTimer);
+      this.#reloadTimer = setTimeout(() => void this.load(), RELOAD_DELAY_MS);
+    }
+  }
+
+  stop(): void {
+    clearTimeout(this.#searchTimer);
+    clearTimeout(this.#reloadTimer);
+  }
+
+  #replaceItem(wallet: WalletListEntry): void {
+    this.#body.querySelector(`a[data-wallet-id="${CSS.escape(wallet.wallet_id)}"]`)?.replaceWith(this.#item(wallet));
   }
 
   #render(): void {
@@ -94,7 +125,7 @@ export class WalletListView {
     this.#body.replaceChildren(list, footer);
   }
 
-  #item(wallet: Wallet): HTMLAnchorElement {
+  #item(wallet: WalletListEntry): HTMLAnchorElement {
     const shown = wallet.balances.slice(0, CHIPS_SHOWN);
     const hidden = wallet.balances.length - shown.length;
     const chips = h(
@@ -117,6 +148,7 @@ export class WalletListView {
         class: "wallet-item",
         href: `#/wallets/${encodeURIComponent(wallet.wallet_id)}`,
         "data-wallet-id": wallet.wallet_id,
+        "data-pending-deposits": wallet.has_pending_deposits ? "true" : null,
         "aria-current": wallet.wallet_id === this.#selected ? "true" : null,
       },
       avatar(wallet.name),
@@ -125,6 +157,13 @@ export class WalletListView {
         { class: "wallet-item-main" },
         h("span", { class: "wallet-name" }, wallet.name),
         h("span", { class: "wallet-ext mono" }, wallet.external_id),
+        wallet.has_pending_deposits &&
+          h(
+            "span",
+            { class: "pending-mark", title: "A deposit to this wallet is still confirming" },
+            h("span", { class: "pulse", "aria-hidden": "true" }),
+            "Deposit confirming",
+          ),
       ),
       chips,
     );

@@ -8,16 +8,25 @@ import type { Scope } from "../store/store.js";
 
 /**
  * The operator's command line (DESIGN 1.6). Every command prints exactly one JSON object on
- * stdout, so scripts can pipe it into jq; failures print `{"error": ...}` and exit non-zero.
+ * stdout, so scripts can pipe it into jq; failures print `{"error": ...}` and exit non-zero:
+ * 2 for a usage error (an unknown command or option, a missing or invalid value), 1 for a
+ * command that could not be done (or a ledger that does not verify). `help` and `--help` print
+ * the usage on stderr and nothing on stdout.
  */
 
-const USAGE = `usage:
-  cli tenants create --name NAME
-  cli api-keys create --tenant TENANT_ID --scopes read[,write]
-  cli api-keys revoke --id KEY_ID
-  cli tenants set-policy --tenant TENANT_ID --unknown-rollback succeed|not_found
-  cli system-keys create --scopes deposits[,withdrawals]
-  cli verify`;
+const USAGE = `usage: npm run -s cli -- COMMAND [OPTIONS]   (DATABASE_URL names the database)
+  tenants create --name NAME                        {tenant_id, api_key, client_id, client_secret}
+  tenants list                                      {tenants: [{tenant_id, name, created_at, unknown_rollback}]}
+  tenants set-policy --tenant TENANT_ID --unknown-rollback succeed|not_found
+  api-keys create --tenant TENANT_ID --scopes read[,write]   {id, api_key}
+  api-keys list --tenant TENANT_ID                  {tenant_id, api_keys: [{id, scopes, created_at, revoked_at}]}
+  api-keys revoke --id KEY_ID                       {id, revoked: true}
+  clients list --tenant TENANT_ID                   {tenant_id, clients: [{client_id, scopes, created_at}]}
+  clients rotate-secret --client CLIENT_ID          {client_id, client_secret}: the old secret stops working
+  system-keys create --scopes deposits[,withdrawals]   {id, api_key}
+  verify                                            {ok, ...}; exit 1 when not ok
+  help                                              this text, on stderr
+Each command prints one JSON object on stdout. Exit status: 0 done, 1 failed, 2 usage error.`;
 
 type Command = (services: Services, options: Record<string, string | undefined>) => Promise<{ output: object; exitCode: number }>;
 
@@ -31,6 +40,38 @@ const COMMANDS: Record<string, Command> = {
   "api-keys create": async ({ credentials }, { tenant, scopes }) =>
     ok(keyView(await credentials.createApiKey(required(tenant, "--tenant"), scopeList(required(scopes, "--scopes"))))),
   "api-keys revoke": async ({ credentials }, { id }) => ok(await credentials.revokeApiKey(required(id, "--id"))),
+  "tenants list": async ({ store }) => {
+    const tenants = await store.operator.listTenants();
+    return ok({
+      tenants: tenants.map((tenant) => ({
+        tenant_id: tenant.id,
+        name: tenant.name,
+        created_at: tenant.createdAt,
+        unknown_rollback: tenant.unknownRollback,
+      })),
+    });
+  },
+  // Never a secret or its hash: ids, scopes and dates only.
+  "api-keys list": async ({ store }, { tenant }) => {
+    const tenantId = await existingTenant(store, tenant);
+    const keys = await store.operator.listApiKeys(tenantId);
+    return ok({
+      tenant_id: tenantId,
+      api_keys: keys.map((key) => ({ id: key.id, scopes: key.scopes, created_at: key.createdAt, revoked_at: key.revokedAt })),
+    });
+  },
+  "clients list": async ({ store }, { tenant }) => {
+    const tenantId = await existingTenant(store, tenant);
+    const clients = await store.operator.listClients(tenantId);
+    return ok({
+      tenant_id: tenantId,
+      clients: clients.map((client) => ({ client_id: client.clientId, scopes: client.scopes, created_at: client.createdAt })),
+    });
+  },
+  "clients rotate-secret": async ({ credentials }, { client }) => {
+    const rotated = await credentials.rotateClientSecret(required(client, "--client"));
+    return ok({ client_id: rotated.clientId, client_secret: rotated.clientSecret });
+  },
   "system-keys create": async ({ credentials }, { scopes }) =>
     ok(keyView(await credentials.createSystemKey(scopeList(required(scopes, "--scopes"))))),
   "tenants set-policy": async ({ store }, { tenant, "unknown-rollback": policy }) => {
@@ -48,6 +89,12 @@ const COMMANDS: Record<string, Command> = {
 
 const keyView = (key: { id: string; apiKey: string }) => ({ id: key.id, api_key: key.apiKey });
 
+async function existingTenant(store: Services["store"], tenant: string | undefined): Promise<string> {
+  const tenantId = required(tenant, "--tenant");
+  if (!(await store.findTenant(tenantId))) throw new AppError("not_found", "Tenant not found");
+  return tenantId;
+}
+
 function required(value: string | undefined, flag: string): string {
   if (value === undefined || value === "") throw new AppError("invalid_request", `${flag} is required`);
   return value;
@@ -55,24 +102,40 @@ function required(value: string | undefined, flag: string): string {
 
 const scopeList = (text: string) => text.split(",").map((scope) => scope.trim()) as Scope[];
 
+function parse(argv: string[]) {
+  try {
+    return parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        name: { type: "string" },
+        tenant: { type: "string" },
+        scopes: { type: "string" },
+        id: { type: "string" },
+        client: { type: "string" },
+        "unknown-rollback": { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+  } catch (error) {
+    // An unknown option or one without its value: a usage error, not a failure of the service.
+    throw new AppError("invalid_request", error instanceof Error ? error.message : String(error), { usage: USAGE });
+  }
+}
+
 async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      name: { type: "string" },
-      tenant: { type: "string" },
-      scopes: { type: "string" },
-      id: { type: "string" },
-      "unknown-rollback": { type: "string" },
-    },
-  });
+  const { values, positionals } = parse(argv);
+  if (values.help || positionals[0] === "help") {
+    process.stderr.write(`${USAGE}\n`);
+    return 0;
+  }
+  const { help: _help, ...options } = values;
   const command = COMMANDS[positionals.join(" ")];
   if (!command) throw new AppError("invalid_request", `unknown command: ${positionals.join(" ") || "(none)"}`, { usage: USAGE });
   const config = loadConfig();
   const store = await openStore(config.databaseUrl);
   try {
-    const { output, exitCode } = await command(await createServices(store, config), values);
+    const { output, exitCode } = await command(await createServices(store, config), options);
     process.stdout.write(`${JSON.stringify(output)}\n`);
     return exitCode;
   } finally {
@@ -88,5 +151,6 @@ try {
   process.stdout.write(
     `${JSON.stringify({ error: { code: known ? error.code : "server_error", message, details: known ? error.details : {} } })}\n`,
   );
-  process.exitCode = 2;
+  // Usage errors exit 2; a command that could not be done (no such tenant, no database) exits 1.
+  process.exitCode = known && error.code === "invalid_request" ? 2 : 1;
 }

@@ -7,13 +7,18 @@ import { DEFAULT_DISPATCHER_OPTIONS, type DispatcherOptions, WebhookDispatcher }
 import { installJsonParser } from "./bodies.js";
 import { clientErrorHandler, frameworkErrors, installErrorHandling, MAX_PARAM_LENGTH } from "./errors.js";
 import { installInputRules } from "./input.js";
+import { installMetrics, metricsRoutes } from "./metrics.js";
+import { installOpenApi } from "./openapi.js";
 import { installRateLimit } from "./rate-limit.js";
+import { installRequestIds, requestIdOptions } from "./request-ids.js";
 import { batchRoutes } from "./routes/batches.js";
 import { dashboardRoutes } from "./routes/dashboard.js";
 import { depositRoutes } from "./routes/deposits.js";
 import { eventRoutes } from "./routes/events.js";
 import { gameRoutes } from "./routes/games.js";
+import { healthRoutes } from "./routes/health.js";
 import { holdRoutes } from "./routes/holds.js";
+import { oauthMetadataRoutes } from "./routes/oauth-metadata.js";
 import { tokenRoutes } from "./routes/token.js";
 import { transferRoutes } from "./routes/transfers.js";
 import { walletRoutes } from "./routes/wallets.js";
@@ -40,6 +45,10 @@ type AppConfig = Pick<
   | "webhookAllowHttp"
   | "webhookAllowedTargets"
   | "webhookResolveHost"
+  | "metricsToken"
+  | "metricsPort"
+  | "metricsHost"
+  | "publicUrl"
 >;
 
 export interface AppOptions {
@@ -79,16 +88,22 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     frameworkErrors,
     clientErrorHandler,
     return503OnClosing: false,
+    ...requestIdOptions,
   });
   app.decorate("services", options.services);
   app.decorate("config", options.config);
   app.decorateRequest("principal", null);
   app.decorateRequest("authentication", null);
+  // First, so that every answer carries its request id and every log line its tenant.
+  installRequestIds(app, options.services);
+  const metrics = installMetrics(app, options.services, options.config);
   app.setValidatorCompiler(validatorCompiler());
   installErrorHandling(app, { onInvariantBroken: options.onInvariantBroken ?? (() => process.exit(70)) });
   installJsonParser(app);
   installInputRules(app);
   await installRateLimit(app, options.services, options.config.rateLimitPerMinute);
+  // Before every route: the document is generated from the routes registered after it.
+  await installOpenApi(app);
   await app.register(tokenRoutes);
   await app.register(walletRoutes);
   await app.register(transferRoutes);
@@ -100,8 +115,15 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(eventRoutes);
   await app.register(webhookRoutes);
   await app.register(dashboardRoutes);
+  await app.register(healthRoutes);
+  await app.register(oauthMetadataRoutes);
+  await app.register(metricsRoutes);
   const sweeper = new Sweeper(options.services, options.config.sweepIntervalMs, app.log);
-  const dispatcher = new WebhookDispatcher(options.services.store, dispatcherOptions(options.config), app.log);
+  const dispatcher = new WebhookDispatcher(
+    options.services.store,
+    { ...dispatcherOptions(options.config), onAttempt: metrics.webhookAttempt },
+    app.log,
+  );
   app.addHook("onReady", async () => {
     sweeper.start();
     dispatcher.start();

@@ -59,28 +59,42 @@ function assertScopes(principal: Principal, scopes: readonly Scope[]): void {
   }
 }
 
+/** What a route's preHandler asks of the credential: the OpenAPI document's security of the route. */
+export interface CredentialRequirement {
+  kind: "tenant" | "system";
+  scopes: readonly Scope[];
+}
+
+export const CREDENTIAL_REQUIREMENT: unique symbol = Symbol("credential requirement");
+
+type AuthPreHandler = ((request: FastifyRequest) => Promise<void>) & { [CREDENTIAL_REQUIREMENT]: CredentialRequirement };
+
 /** A preHandler for tenant routes: authenticated, tenant-bound, with every scope named. */
-export const tenantAuth =
-  (services: Services, ...scopes: Scope[]) =>
-  async (request: FastifyRequest): Promise<void> => {
-    const principal = await authenticated(services, request);
-    if (principal.kind !== "tenant" || principal.tenantId === null) {
-      throw new AppError("forbidden", "This route needs a tenant credential, not a system key");
-    }
-    assertScopes(principal, scopes);
-    request.principal = principal;
-  };
+export const tenantAuth = (services: Services, ...scopes: Scope[]): AuthPreHandler =>
+  Object.assign(
+    async (request: FastifyRequest): Promise<void> => {
+      const principal = await authenticated(services, request);
+      if (principal.kind !== "tenant" || principal.tenantId === null) {
+        throw new AppError("forbidden", "This route needs a tenant credential, not a system key");
+      }
+      assertScopes(principal, scopes);
+      request.principal = principal;
+    },
+    { [CREDENTIAL_REQUIREMENT]: { kind: "tenant" as const, scopes } },
+  );
 
 /** A preHandler for routes of the service's operator: system keys only. */
-export const systemAuth =
-  (services: Services, ...scopes: Scope[]) =>
-  async (request: FastifyRequest): Promise<void> => {
-    const principal = await authenticated(services, request);
-    if (principal.kind !== "system")
-      throw new AppError("forbidden", "This route needs a system key; tenant credentials cannot report deposits");
-    assertScopes(principal, scopes);
-    request.principal = principal;
-  };
+export const systemAuth = (services: Services, ...scopes: Scope[]): AuthPreHandler =>
+  Object.assign(
+    async (request: FastifyRequest): Promise<void> => {
+      const principal = await authenticated(services, request);
+      if (principal.kind !== "system")
+        throw new AppError("forbidden", "This route needs a system key; tenant credentials cannot report deposits");
+      assertScopes(principal, scopes);
+      request.principal = principal;
+    },
+    { [CREDENTIAL_REQUIREMENT]: { kind: "system" as const, scopes } },
+  );
 
 /** The tenant of an authenticated tenant request. */
 export function tenantOf(request: FastifyRequest): string {

@@ -19,6 +19,7 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   payload_too_large: 413,
   rate_limited: 429,
   server_error: 500,
+  unavailable: 503,
 };
 
 export function errorBody(code: ErrorCode, message: string, details: Record<string, unknown> = {}) {
@@ -141,9 +142,10 @@ function wrongMethod(reply: FastifyReply, method: string, path: string, allowed:
  * Fastify's router refuses some URLs before any route runs (a malformed percent escape, an
  * over-long parameter); this answers them in the contract's envelope instead of Fastify's own.
  */
-export function frameworkErrors(error: FastifyError, _request: FastifyRequest, reply: FastifyReply) {
+export function frameworkErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
   const known = toErrorBody(error) ?? { status: 400, body: errorBody("invalid_request", "Invalid request") };
-  return reply.status(known.status).send(known.body);
+  // No onRequest hook runs before the router refuses a URL, so the request id is answered here.
+  return reply.header("x-request-id", request.id).status(known.status).send(known.body);
 }
 
 /**

@@ -1,20 +1,27 @@
 import { type TSchema, Type } from "typebox";
+import { ErrorResponse } from "../wire/schemas.js";
 
-/** Shared TypeBox schemas: every body closed to unknown fields, every string bounded. */
+// The response objects live in src/wire/ (the one source of truth of the wire format); these are
+// re-exported for routes that import them from here.
+export {
+  AccountSummary,
+  Balance,
+  Deposit,
+  ErrorResponse,
+  GameAnswer,
+  GameTransaction,
+  Hold,
+  Transfer,
+  TransferStatus as TransferStatusField,
+  TransferType as TransferTypeField,
+  Wallet,
+  Withdrawal,
+} from "../wire/schemas.js";
+
+/** Shared TypeBox schemas of the input: every body closed to unknown fields, every string bounded. */
 
 export const MAX_PAGE_SIZE = 100;
 export const DEFAULT_PAGE_SIZE = 20;
-
-export const ErrorResponse = Type.Object(
-  {
-    error: Type.Object({
-      code: Type.String(),
-      message: Type.String(),
-      details: Type.Object({}, { additionalProperties: true }),
-    }),
-  },
-  { additionalProperties: false },
-);
 
 /** The error statuses a route can answer besides its success. */
 export const ERROR_RESPONSES = {
@@ -40,10 +47,33 @@ export const CurrencyField = Type.String({ minLength: 2, maxLength: 16, pattern:
  * NOT have more than 40 characters"), not one per alternative.
  */
 export const AmountField = Type.Unsafe<string | number>({
+  title: "AmountInput",
   type: ["string", "number"],
   minLength: 1,
   maxLength: 40,
-  description: "A positive decimal, as a string (preferred) or a JSON number",
+  description:
+    'A positive decimal amount: a decimal string (preferred, "25.50") or a JSON number (kept exact, however many digits). ' +
+    "At most the currency's decimals; no exponent, no sign. Answers always write amounts as decimal strings (Amount).",
+  examples: ["25.50", 10],
+});
+
+/**
+ * The Idempotency-Key header, declared by every route that changes something (and so shown on
+ * those operations in the OpenAPI document). Its form is checked on every route by the input
+ * rules first (src/http/idempotency.ts), so this schema never refuses anything itself.
+ */
+export const IdempotencyHeaders = Type.Object({
+  "Idempotency-Key": Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 255,
+      pattern: "^[\\x21-\\x7e]+$",
+      description:
+        "Makes the request safe to retry: the first result is stored with its effect and replayed with Idempotency-Replayed: " +
+        "true. Scoped to the credential's owner, the method, the concrete path with its ids and the parsed body; the same key " +
+        "on another request, or while the first is in flight, is 409 conflict.",
+    }),
+  ),
 });
 
 export const WalletIds = {
@@ -51,96 +81,12 @@ export const WalletIds = {
   external_id: Type.Optional(ExternalIdField),
 };
 
-export const Balance = Type.Object({
-  currency: Type.String(),
-  amount: Type.String(),
-  pending_amount: Type.String(),
-  available_balance: Type.String(),
-});
-
-export const AccountSummary = Type.Object({
-  id: Type.String(),
-  name: Type.String(),
-  external_id: Type.String(),
-  wallet_id: Type.String(),
-});
-
-export const Wallet = Type.Object({
-  id: Type.String(),
-  name: Type.String(),
-  external_id: Type.String(),
-  wallet_id: Type.String(),
-  created: Type.String(),
-  updated: Type.String(),
-  balances: Type.Array(Balance),
-});
-
-export const TransferStatusField = Type.Union([Type.Literal("posted"), Type.Literal("pending"), Type.Literal("voided")]);
-export const TransferTypeField = Type.Union([
-  Type.Literal("to_sub"),
-  Type.Literal("to_master"),
-  Type.Literal("deposit"),
-  Type.Literal("bet"),
-  Type.Literal("win"),
-  Type.Literal("rollback"),
-  Type.Literal("hold"),
-  Type.Literal("withdrawal"),
-]);
-
-export const Transfer = Type.Object({
-  id: Type.String(),
-  transfer_type: TransferTypeField,
-  currency: Type.String(),
-  amount: Type.String(),
-  status: TransferStatusField,
-  created_at: Type.String(),
-});
-
-export const GameTransaction = Type.Object({
-  transaction_id: Type.String(),
-  type: Type.Union([Type.Literal("bet"), Type.Literal("win"), Type.Literal("rollback")]),
-  round_id: Type.String(),
-  bet_transaction_id: Type.Union([Type.String(), Type.Null()]),
-  currency: Type.Union([Type.String(), Type.Null()]),
-  amount: Type.String(),
-  status: Type.String(),
-  created_at: Type.String(),
-});
-
-export const GameAnswer = Type.Object({ transaction: GameTransaction, balance: Type.Union([Balance, Type.Null()]) });
-
 export const TransactionIdField = Type.String({ minLength: 1, maxLength: 128 });
 
-export const Hold = Type.Object({
-  id: Type.String(),
-  status: Type.Union([Type.Literal("pending"), Type.Literal("posted"), Type.Literal("voided"), Type.Literal("expired")]),
-  currency: Type.String(),
-  amount: Type.String(),
-  captured_amount: Type.String(),
-  reference: Type.Union([Type.String(), Type.Null()]),
-  expires_at: Type.String(),
-  created_at: Type.String(),
-  updated_at: Type.String(),
-});
-
-export const Withdrawal = Type.Object({
-  id: Type.String(),
-  status: Type.Union([Type.Literal("pending"), Type.Literal("completed"), Type.Literal("failed")]),
-  currency: Type.String(),
-  amount: Type.String(),
-  address: Type.String(),
-  tx_hash: Type.Union([Type.String(), Type.Null()]),
-  created_at: Type.String(),
-  updated_at: Type.String(),
-});
-
-export const Deposit = Type.Object({
-  id: Type.String(),
-  status: Type.Union([Type.Literal("pending"), Type.Literal("confirmed"), Type.Literal("dropped")]),
-  confirmations: Type.Integer(),
-  required_confirmations: Type.Integer(),
-  currency: Type.String(),
-  amount: Type.String(),
-  tx_hash: Type.String(),
-  created_at: Type.String(),
-});
+/** An RFC 3339 time with its offset, e.g. `2026-12-01T00:00:00Z` or `2026-12-01T02:00:00+02:00`. */
+export const TimeField = (description: string) =>
+  Type.String({
+    pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,9})?(Z|[+-][0-9]{2}:[0-9]{2})$",
+    maxLength: 40,
+    description,
+  });

@@ -96,6 +96,17 @@ export class CredentialService {
     return { id, apiKey };
   }
 
+  /**
+   * Gives an OAuth client a new secret, shown once; the old one stops working at once (tokens
+   * already issued with it live out their TOKEN_TTL_SECONDS).
+   */
+  async rotateClientSecret(clientId: string) {
+    const clientSecret = secret("cs");
+    if (!(await this.store.operator.setClientSecret(clientId, hashSecret(clientSecret))))
+      throw new AppError("not_found", "OAuth client not found");
+    return { clientId, clientSecret };
+  }
+
   async revokeApiKey(id: string) {
     if (!(await this.store.revokeApiKey(id, new Date().toISOString()))) throw new AppError("not_found", "API key not found");
     return { id, revoked: true as const };

@@ -104,6 +104,7 @@ export class DepositService {
           phase,
           transferType: "deposit",
           walletUuid,
+          reference: request.txHash,
         });
         return { transferId: moved.transfer.id, account: moved.credit, transfer: moved.transfer };
       }

@@ -13,6 +13,7 @@ export const ERROR_CODES = [
   "payload_too_large",
   "rate_limited",
   "server_error",
+  "unavailable",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

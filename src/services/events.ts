@@ -1,7 +1,8 @@
 import { uuidv7 } from "../ids.js";
 import type { CurrencyRegistry } from "../ledger/currencies.js";
 import type { AccountRecord, DepositRecord, EventRecord, EventType, Store, TransferRecord, WalletRecord, WriteTx } from "../store/store.js";
-import { balanceView, depositView, transferView } from "./views.js";
+import { DEFAULT_STREAM_LIMITS, EventStreams, type StreamLimits } from "./event-streams.js";
+import { eventPayloadView } from "./views.js";
 
 /**
  * The transactional outbox: every movement writes its event in the same database transaction,
@@ -16,33 +17,20 @@ export interface EventInput {
   /** The wallet's (or master's) account after the movement. */
   account: AccountRecord;
   transfer?: TransferRecord | null;
-  deposit?: DepositRecord | null;
   /** For a partial capture: the part of the hold that went back to the wallet. */
   released?: TransferRecord | null;
+  deposit?: DepositRecord | null;
 }
 
 export async function recordEvent(tx: WriteTx, currencies: CurrencyRegistry, input: EventInput): Promise<void> {
   const id = uuidv7();
   const createdAt = new Date().toISOString();
-  const { wallet, account } = input;
-  const payload = {
-    id,
-    type: input.type,
-    created_at: createdAt,
-    tenant_id: input.tenantId,
-    wallet: wallet && { id: wallet.id, wallet_id: wallet.walletId, external_id: wallet.externalId, name: wallet.name },
-    currency: account.currency,
-    balance: balanceView(currencies, account),
-    account_version: account.version,
-    transfer: input.transfer ? transferView(currencies, input.transfer) : null,
-    released_transfer: input.released ? transferView(currencies, input.released) : null,
-    deposit: input.deposit ? depositView(currencies, input.deposit) : null,
-  };
+  const payload = eventPayloadView(currencies, { ...input, id, createdAt });
   await tx.appendEvent({
     tenantId: input.tenantId,
     id,
     type: input.type,
-    walletUuid: wallet?.id ?? null,
+    walletUuid: input.wallet?.id ?? null,
     payload: JSON.stringify(payload),
     createdAt,
   });
@@ -59,7 +47,15 @@ export const MAX_EVENTS_PER_READ = 500;
 
 /** Reads the outbox for live streams: what came after a sequence number, and when to look. */
 export class EventService {
-  constructor(private readonly store: Store) {}
+  /** The live streams of this process: caps, one shared outbox reader per tenant (event-streams.ts). */
+  readonly streams: EventStreams;
+
+  constructor(
+    private readonly store: Store,
+    streamLimits: StreamLimits = DEFAULT_STREAM_LIMITS,
+  ) {
+    this.streams = new EventStreams(store, streamLimits);
+  }
 
   after(tenantId: string, afterSeq: number, walletUuid: string | undefined): Promise<EventRecord[]> {
     return this.store.listEvents(tenantId, afterSeq, walletUuid, MAX_EVENTS_PER_READ);

@@ -80,6 +80,8 @@ export class GameService {
       phase: "posted",
       transferType: "bet",
       walletUuid: wallet.id,
+      reference: request.transactionId,
+      roundId: request.roundId,
     });
     const tenantId = request.tenantId;
     await recordEvent(tx, this.currencies, { type: "bet.placed", tenantId, wallet, account: moved.debit, transfer: moved.transfer });
@@ -95,7 +97,7 @@ export class GameService {
     const bet = await settledBet(tx, request, wallet, currency.code);
     let account: AccountRecord | null;
     if (amount > 0n) {
-      account = await this.#creditFromMaster(tx, wallet, currency.code, amount, "win");
+      account = await this.#creditFromMaster(tx, wallet, request, currency.code, amount, "win");
     } else {
       // A zero win closes a lost round: recorded, nothing moves.
       [account = null] = await tx.openAccounts([walletKey(wallet, currency.code)]);
@@ -105,7 +107,14 @@ export class GameService {
   }
 
   /** Pays a win or returns a rolled-back bet: master account to wallet, with its event. */
-  async #creditFromMaster(tx: WriteTx, wallet: WalletRecord, currencyCode: string, amount: bigint, kind: "win" | "rollback") {
+  async #creditFromMaster(
+    tx: WriteTx,
+    wallet: WalletRecord,
+    request: GameRequest,
+    currencyCode: string,
+    amount: bigint,
+    kind: "win" | "rollback",
+  ) {
     const moved = await move(tx, {
       tenantId: wallet.tenantId,
       currency: findCurrency(this.currencies, currencyCode),
@@ -115,6 +124,8 @@ export class GameService {
       phase: "posted",
       transferType: kind,
       walletUuid: wallet.id,
+      reference: request.transactionId,
+      roundId: request.roundId,
     });
     const type = kind === "win" ? "win.credited" : "rollback.applied";
     await recordEvent(tx, this.currencies, { type, tenantId: wallet.tenantId, wallet, account: moved.credit, transfer: moved.transfer });
@@ -140,7 +151,7 @@ export class GameService {
     if (!bet) await tombstone(tx, request, wallet, betId, currencyCode);
     let account: AccountRecord | null = null;
     if (bet?.status === "completed") {
-      account = await this.#creditFromMaster(tx, wallet, bet.currency, bet.amount, "rollback");
+      account = await this.#creditFromMaster(tx, wallet, request, bet.currency, bet.amount, "rollback");
       await tx.saveGameTransaction({ ...bet, status: "rolled_back" });
     } else {
       [account = null] = await tx.openAccounts([walletKey(wallet, currencyCode)]);

@@ -48,6 +48,7 @@ export class HoldService {
     return this.idempotency.write(once, async (tx) => {
       const wallet = await tx.findWallet(request.tenantId, request.lookup);
       if (!wallet) throw walletNotFound();
+      const holdId = uuidv7();
       const moved = await move(tx, {
         tenantId: request.tenantId,
         currency,
@@ -57,10 +58,11 @@ export class HoldService {
         phase: "pending",
         transferType: "hold",
         walletUuid: wallet.id,
+        reference: holdId,
       });
       const now = new Date();
       const hold: HoldRecord = {
-        id: uuidv7(),
+        id: holdId,
         tenantId: request.tenantId,
         walletUuid: wallet.id,
         currency: currency.code,

@@ -21,6 +21,9 @@ export interface MoveRequest {
   phase: TransferPhase;
   transferType: TransferType;
   walletUuid: string | null;
+  /** What the casino reconciles this transfer by (TransferRecord.reference); null if nothing. */
+  reference: string | null;
+  roundId?: string | undefined;
 }
 
 export interface Moved {
@@ -56,6 +59,8 @@ export async function move(tx: WriteTx, request: MoveRequest): Promise<Moved> {
     walletUuid: request.walletUuid,
     status: request.phase,
     createdAt: new Date().toISOString(),
+    reference: request.reference,
+    roundId: request.roundId ?? null,
   };
   await tx.insertTransfer(transfer);
   return { transfer, debit: debitAfter, credit: creditAfter };

@@ -47,7 +47,12 @@ export async function createServices(store: Store, config: Config): Promise<Serv
     holds: new HoldService(store, currencies, idempotency),
     withdrawals: new WithdrawalService(store, currencies, idempotency),
     batches: new BatchService(transfers, games, idempotency, currencies),
-    events: new EventService(store),
+    events: new EventService(store, {
+      perTenant: config.streamsPerTenant,
+      max: config.streamsMax,
+      maxLagEvents: config.streamMaxLagEvents,
+      maxStallMs: config.streamMaxStallMs,
+    }),
     webhooks: new WebhookService(store, idempotency, WebhookTargetPolicy.fromConfig(config)),
   };
 }

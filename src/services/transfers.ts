@@ -9,7 +9,7 @@ import type {
   WalletRecord,
   WriteTx,
 } from "../store/store.js";
-import { walletNotFound } from "./errors.js";
+import { invalidFields, walletNotFound } from "./errors.js";
 import { recordEvent } from "./events.js";
 import type { Idempotency, Once, Written } from "./idempotency.js";
 import { move, parseMoney, walletPrefetch } from "./movements.js";
@@ -27,6 +27,9 @@ export interface HistoryRequest {
   status?: TransferStatus | undefined;
   transferType?: TransferType | undefined;
   currency?: string | undefined;
+  /** RFC 3339 times: transfers created at or after `from` and before `to`. */
+  from?: string | undefined;
+  to?: string | undefined;
   limit: number;
   offset: number;
 }
@@ -80,6 +83,7 @@ export class TransferService {
       phase: "posted",
       transferType,
       walletUuid: wallet.id,
+      reference: null,
     });
     const account = transferType === "to_sub" ? moved.credit : moved.debit;
     await recordEvent(tx, this.currencies, {
@@ -103,9 +107,18 @@ export class TransferService {
       status: request.status,
       transferType: request.transferType,
       currency,
+      ...(request.from === undefined ? {} : { createdFrom: instant(request.from, "from") }),
+      ...(request.to === undefined ? {} : { createdBefore: instant(request.to, "to") }),
       limit: request.limit,
       offset: request.offset,
     });
     return { wallet, ...page };
   }
+}
+
+/** An RFC 3339 time (the route checks its form) as the stores compare it: toISOString, UTC. */
+function instant(text: string, field: string): string {
+  const time = new Date(text);
+  if (Number.isNaN(time.getTime())) throw invalidFields(`Invalid ${field}: not a real time`, { [field]: "is not a real time" });
+  return time.toISOString();
 }

@@ -1,11 +1,41 @@
 /**
  * The public JSON representation of records: amounts as decimal strings (DESIGN 1.2). HTTP
- * answers, webhook bodies and stream events all use it, so a client parses one shape.
+ * answers, webhook bodies and stream events all use it, so a client parses one shape. Each view
+ * returns the type of its schema in src/wire/ (the one source of truth of the wire format);
+ * test/wire/views.test.ts fails when a view sends a property its schema lacks.
  */
 import { balanceOf } from "../ledger/accounts.js";
 import type { CurrencyRegistry } from "../ledger/currencies.js";
 import { formatAmount } from "../ledger/money.js";
-import type { AccountRecord, DepositRecord, HoldRecord, TransferRecord, WalletRecord, WithdrawalRecord } from "../store/store.js";
+import type {
+  AccountRecord,
+  DeliveryRecord,
+  DepositRecord,
+  EventType,
+  HoldRecord,
+  TransferRecord,
+  WalletRecord,
+  WebhookEndpointRecord,
+  WithdrawalRecord,
+} from "../store/store.js";
+import type { EventPayload } from "../wire/events.js";
+import type {
+  AccountSummary,
+  Balance,
+  BatchMovementResult,
+  Deposit,
+  GameAnswer,
+  Hold,
+  NewWebhookEndpoint,
+  SystemWithdrawal,
+  Transfer,
+  Wallet,
+  WalletListEntry,
+  WebhookDelivery,
+  WebhookEndpoint,
+  Withdrawal,
+} from "../wire/schemas.js";
+import type { BatchOutcome } from "./batches.js";
 import type { GameResult } from "./games.js";
 
 function decimalsOf(currencies: CurrencyRegistry, code: string): number {
@@ -14,7 +44,7 @@ function decimalsOf(currencies: CurrencyRegistry, code: string): number {
   return currency.decimals;
 }
 
-export function balanceView(currencies: CurrencyRegistry, account: AccountRecord) {
+export function balanceView(currencies: CurrencyRegistry, account: AccountRecord): Balance {
   const decimals = decimalsOf(currencies, account.currency);
   const balance = balanceOf(account);
   return {
@@ -25,11 +55,11 @@ export function balanceView(currencies: CurrencyRegistry, account: AccountRecord
   };
 }
 
-export function accountSummaryView(wallet: WalletRecord) {
+export function accountSummaryView(wallet: WalletRecord): AccountSummary {
   return { id: wallet.id, name: wallet.name, external_id: wallet.externalId, wallet_id: wallet.walletId };
 }
 
-export function walletView(currencies: CurrencyRegistry, wallet: WalletRecord, accounts: AccountRecord[]) {
+export function walletView(currencies: CurrencyRegistry, wallet: WalletRecord, accounts: AccountRecord[]): Wallet {
   return {
     ...accountSummaryView(wallet),
     created: wallet.createdAt,
@@ -38,7 +68,16 @@ export function walletView(currencies: CurrencyRegistry, wallet: WalletRecord, a
   };
 }
 
-export function transferView(currencies: CurrencyRegistry, transfer: TransferRecord) {
+/**
+ * A wallet of GET /wallets/: deposits are the only credits that wait on a wallet account (holds
+ * and withdrawals are pending debits), so credits pending on any of its accounts mean a deposit
+ * is confirming. The accounts are the ones the list loads anyway: no query per wallet.
+ */
+export function walletListEntryView(currencies: CurrencyRegistry, wallet: WalletRecord, accounts: AccountRecord[]): WalletListEntry {
+  return { ...walletView(currencies, wallet, accounts), has_pending_deposits: accounts.some((account) => account.creditsPending > 0n) };
+}
+
+export function transferView(currencies: CurrencyRegistry, transfer: TransferRecord): Transfer {
   if (transfer.transferType === null) throw new Error(`transfer ${transfer.id} is an internal resolution row`);
   return {
     id: transfer.id,
@@ -47,16 +86,30 @@ export function transferView(currencies: CurrencyRegistry, transfer: TransferRec
     amount: formatAmount(transfer.amount, decimalsOf(currencies, transfer.currency)),
     status: transfer.status,
     created_at: transfer.createdAt,
+    ...referencesOf(transfer),
+  };
+}
+
+/** The transfer's reference under the name a casino knows it by (TransferRecord.reference). */
+function referencesOf(transfer: TransferRecord) {
+  const game = transfer.transferType === "bet" || transfer.transferType === "win" || transfer.transferType === "rollback";
+  const only = (type: TransferRecord["transferType"]) => (transfer.transferType === type ? transfer.reference : null);
+  return {
+    transaction_id: game ? transfer.reference : null,
+    round_id: game ? transfer.roundId : null,
+    tx_hash: only("deposit"),
+    hold_id: only("hold"),
+    withdrawal_id: only("withdrawal"),
   };
 }
 
 /** A balance object for a currency the wallet has never used: all zero. */
-export function emptyBalanceView(currencies: CurrencyRegistry, currency: string) {
+export function emptyBalanceView(currencies: CurrencyRegistry, currency: string): Balance {
   const zero = formatAmount(0n, decimalsOf(currencies, currency));
   return { currency, amount: zero, pending_amount: zero, available_balance: zero };
 }
 
-export function gameView(currencies: CurrencyRegistry, result: GameResult) {
+export function gameView(currencies: CurrencyRegistry, result: GameResult): GameAnswer {
   const { transaction, account } = result;
   const currency = transaction.currency;
   return {
@@ -74,7 +127,7 @@ export function gameView(currencies: CurrencyRegistry, result: GameResult) {
   };
 }
 
-export function holdView(currencies: CurrencyRegistry, hold: HoldRecord) {
+export function holdView(currencies: CurrencyRegistry, hold: HoldRecord): Hold {
   const decimals = decimalsOf(currencies, hold.currency);
   return {
     id: hold.id,
@@ -89,7 +142,7 @@ export function holdView(currencies: CurrencyRegistry, hold: HoldRecord) {
   };
 }
 
-export function withdrawalView(currencies: CurrencyRegistry, withdrawal: WithdrawalRecord) {
+export function withdrawalView(currencies: CurrencyRegistry, withdrawal: WithdrawalRecord): Withdrawal {
   return {
     id: withdrawal.id,
     status: withdrawal.status,
@@ -102,7 +155,7 @@ export function withdrawalView(currencies: CurrencyRegistry, withdrawal: Withdra
   };
 }
 
-export function depositView(currencies: CurrencyRegistry, deposit: DepositRecord) {
+export function depositView(currencies: CurrencyRegistry, deposit: DepositRecord): Deposit {
   const currency = currencies.find(deposit.currency);
   if (!currency) throw new Error(`currency ${deposit.currency} has deposits but is missing from the registry`);
   return {
@@ -114,5 +167,73 @@ export function depositView(currencies: CurrencyRegistry, deposit: DepositRecord
     amount: formatAmount(deposit.amount, currency.decimals),
     tx_hash: deposit.txHash,
     created_at: deposit.createdAt,
+  };
+}
+
+export function systemWithdrawalView(currencies: CurrencyRegistry, withdrawal: WithdrawalRecord): SystemWithdrawal {
+  return { ...withdrawalView(currencies, withdrawal), tenant_id: withdrawal.tenantId };
+}
+
+export function webhookEndpointView(endpoint: WebhookEndpointRecord): WebhookEndpoint {
+  return { id: endpoint.id, url: endpoint.url, created_at: endpoint.createdAt };
+}
+
+/** The endpoint as registered: the only answer that shows its signing secret. */
+export function newWebhookEndpointView(endpoint: WebhookEndpointRecord): NewWebhookEndpoint {
+  return { ...webhookEndpointView(endpoint), secret: endpoint.secret };
+}
+
+export function webhookDeliveryView(delivery: DeliveryRecord): WebhookDelivery {
+  return {
+    event_id: delivery.eventId,
+    endpoint_id: delivery.endpointId,
+    event_type: delivery.eventType,
+    status: delivery.status,
+    attempts: delivery.attempts,
+    next_attempt_at: delivery.nextAttemptAt,
+    last_status_code: delivery.lastStatusCode,
+    last_error: delivery.lastError,
+    created_at: delivery.createdAt,
+    delivered_at: delivery.deliveredAt,
+  };
+}
+
+export function batchResultView(currencies: CurrencyRegistry, outcome: BatchOutcome, index: number): BatchMovementResult {
+  if (outcome.status !== "ok") return { index, status: outcome.status, error: outcome.error };
+  const { value } = outcome;
+  return value.kind === "transfer"
+    ? { index, status: outcome.status, transfer: transferView(currencies, value.transfer) }
+    : { index, status: outcome.status, game: gameView(currencies, value.game) };
+}
+
+export interface EventFacts {
+  id: string;
+  type: EventType;
+  createdAt: string;
+  tenantId: string;
+  /** The player's wallet, or null for the tenant's master account. */
+  wallet: WalletRecord | null;
+  /** The wallet's (or master's) account after the movement. */
+  account: AccountRecord;
+  transfer?: TransferRecord | null | undefined;
+  released?: TransferRecord | null | undefined;
+  deposit?: DepositRecord | null | undefined;
+}
+
+/** The body of a webhook delivery and (with its `seq`) of a live-stream event. */
+export function eventPayloadView(currencies: CurrencyRegistry, event: EventFacts): EventPayload {
+  const { wallet, account } = event;
+  return {
+    id: event.id,
+    type: event.type,
+    created_at: event.createdAt,
+    tenant_id: event.tenantId,
+    wallet: wallet && { id: wallet.id, wallet_id: wallet.walletId, external_id: wallet.externalId, name: wallet.name },
+    currency: account.currency,
+    balance: balanceView(currencies, account),
+    account_version: account.version,
+    transfer: event.transfer ? transferView(currencies, event.transfer) : null,
+    released_transfer: event.released ? transferView(currencies, event.released) : null,
+    deposit: event.deposit ? depositView(currencies, event.deposit) : null,
   };
 }

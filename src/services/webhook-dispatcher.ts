@@ -24,6 +24,8 @@ export interface DispatcherOptions {
   batchSize: number;
   /** Which targets may be contacted; checked again at every delivery (webhook-targets.ts). */
   targets: WebhookTargetOptions;
+  /** Told the outcome of every attempt (metrics count failures and finished deliveries). */
+  onAttempt?: (outcome: DeliveryOutcome) => void;
 }
 
 export const DEFAULT_DISPATCHER_OPTIONS: DispatcherOptions = {
@@ -119,6 +121,7 @@ export class WebhookDispatcher {
       : this.#retryOrGiveUp(delivery, attempts, answer);
     if (!answer.ok)
       this.log.warn({ eventId: delivery.eventId, url: delivery.url, attempts, error: answer.error }, "webhook delivery failed");
+    this.options.onAttempt?.(outcome);
     await this.store.finishDeliveryAttempt(delivery.eventId, delivery.endpointId, outcome);
   }
 

@@ -42,6 +42,7 @@ export class WithdrawalService {
     return this.idempotency.write(once, async (tx) => {
       const wallet = await tx.findWallet(request.tenantId, request.lookup);
       if (!wallet) throw walletNotFound();
+      const withdrawalId = uuidv7();
       const moved = await move(tx, {
         tenantId: request.tenantId,
         currency,
@@ -51,10 +52,11 @@ export class WithdrawalService {
         phase: "pending",
         transferType: "withdrawal",
         walletUuid: wallet.id,
+        reference: withdrawalId,
       });
       const now = new Date().toISOString();
       const withdrawal: WithdrawalRecord = {
-        id: uuidv7(),
+        id: withdrawalId,
         tenantId: request.tenantId,
         walletUuid: wallet.id,
         currency: currency.code,

@@ -26,11 +26,26 @@ export interface CommitStats {
   batches: number;
   /** Pieces of work run inside them. */
   items: number;
+  /** Pieces of work waiting for the next transaction right now. */
+  queued: number;
+}
+
+/**
+ * Told about every transaction (metrics): observers must be cheap and must not throw. The
+ * committer reports batches itself; the store reports the events a committed transaction made
+ * durable, since only it knows when a commit succeeded.
+ */
+export interface CommitObserver {
+  /** A transaction of `items` pieces of work finished (committed, or failed and retried item by item) in `seconds`. */
+  batchFinished?(items: number, seconds: number): void;
+  /** The types of the events a committed transaction appended, one entry per event. */
+  eventsCommitted?(types: readonly string[]): void;
 }
 
 export class GroupCommitter<Tx, Hint = undefined> {
-  readonly stats: CommitStats = { batches: 0, items: 0 };
+  readonly stats: CommitStats = { batches: 0, items: 0, queued: 0 };
   readonly #queue: BatchItem<Tx, Hint>[] = [];
+  readonly #observers = new Set<CommitObserver>();
   #batchesInFlight = 0;
   #scheduled = false;
 
@@ -51,9 +66,33 @@ export class GroupCommitter<Tx, Hint = undefined> {
     }
   }
 
+  /** Adds an observer; returns the function that removes it. */
+  observe(observer: CommitObserver): () => void {
+    this.#observers.add(observer);
+    return () => this.#observers.delete(observer);
+  }
+
+  /** Called by the store once a transaction committed, with the types of the events it appended. */
+  eventsCommitted(types: readonly string[]): void {
+    if (types.length === 0) return;
+    this.#tell((observer) => observer.eventsCommitted?.(types));
+  }
+
+  /** A failing observer must never fail a commit that has happened: its error is dropped. */
+  #tell(call: (observer: CommitObserver) => void): void {
+    for (const observer of this.#observers) {
+      try {
+        call(observer);
+      } catch {
+        // Metrics are best effort; the money is already committed.
+      }
+    }
+  }
+
   submit<T>(work: (tx: Tx) => Promise<T>, hint?: Hint): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.#queue.push({ work, hint, resolve: resolve as (value: unknown) => void, reject });
+      this.stats.queued = this.#queue.length;
       this.#schedule();
     });
   }
@@ -70,12 +109,16 @@ export class GroupCommitter<Tx, Hint = undefined> {
 
   async #flush(): Promise<void> {
     const batch = this.#queue.splice(0, this.maxItemsPerBatch);
+    this.stats.queued = this.#queue.length;
     if (batch.length === 0) return;
     this.#batchesInFlight += 1;
     this.stats.batches += 1;
     this.stats.items += batch.length;
     this.#schedule();
+    const started = performance.now();
     const outcomes = await this.#run(batch);
+    const seconds = (performance.now() - started) / 1000;
+    this.#tell((observer) => observer.batchFinished?.(batch.length, seconds));
     batch.forEach((item, index) => {
       const outcome = outcomes[index];
       if (outcome?.ok) item.resolve(outcome.value);

@@ -54,6 +54,8 @@ export interface TransferRow {
   wallet_uuid: string | null;
   status: TransferRecord["status"];
   created_at: string;
+  reference: string | null;
+  round_id: string | null;
 }
 
 export interface DepositRow {
@@ -121,6 +123,8 @@ export const transferFromRow = (row: TransferRow): TransferRecord => ({
   walletUuid: row.wallet_uuid,
   status: row.status,
   createdAt: row.created_at,
+  reference: row.reference,
+  roundId: row.round_id,
 });
 
 /** A row of a wallet's history (HISTORY_FROM): a released pending row shows what it gave back. */
@@ -147,7 +151,30 @@ export const transferToRow = (transfer: TransferRecord): TransferRow => ({
   wallet_uuid: transfer.walletUuid,
   status: transfer.status,
   created_at: transfer.createdAt,
+  reference: transfer.reference,
+  round_id: transfer.roundId,
 });
+
+/**
+ * A new transfer's values in TRANSFER_INSERT_COLUMNS order, for the stores' bulk writes (one
+ * list for both, built without an intermediate object: a batch writes thousands of these).
+ */
+export const transferValues = (transfer: TransferRecord): (string | null)[] => [
+  transfer.id,
+  transfer.tenantId,
+  transfer.currency,
+  transfer.flag,
+  transfer.debitAccountId,
+  transfer.creditAccountId,
+  transfer.amount.toString(),
+  transfer.pendingId,
+  transfer.transferType,
+  transfer.walletUuid,
+  transfer.status,
+  transfer.createdAt,
+  transfer.reference,
+  transfer.roundId,
+];
 
 export const depositFromRow = (row: DepositRow): DepositRecord => ({
   id: row.id,

@@ -39,6 +39,8 @@ export const TRANSFER_INSERT_COLUMNS = [
   "wallet_uuid",
   "status",
   "created_at",
+  "reference",
+  "round_id",
 ] as const;
 
 /**

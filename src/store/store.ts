@@ -1,6 +1,7 @@
 import type { LedgerAccount } from "../ledger/accounts.js";
 import type { ReplayAccount, ReplayTransfer, TransferFlag } from "../ledger/replay.js";
-import type { CommitStats } from "./group-commit.js";
+import type { CommitObserver, CommitStats } from "./group-commit.js";
+import type { OperatorStore } from "./operator.js";
 import type { RateLimitCounters } from "./rate-limits.js";
 import type { PrefetchRequest } from "./write-behind.js";
 
@@ -219,11 +220,18 @@ export interface TransferRecord {
   creditAccountId: string;
   amount: bigint;
   pendingId: string | null;
-  /** What the API shows; null on the internal rows that post or void a pending transfer. */
+  /** What the API shows; null only on resolution rows written before history listed them. */
   transferType: TransferType | null;
   walletUuid: string | null;
   status: TransferStatus;
   createdAt: string;
+  /**
+   * What a casino reconciles the transfer by: the game's transaction_id, the deposit's tx_hash,
+   * the hold's or the withdrawal's id; null for master-wallet transfers.
+   */
+  reference: string | null;
+  /** The game round of a bet, win or rollback. */
+  roundId: string | null;
 }
 
 export interface DepositRecord {
@@ -246,6 +254,9 @@ export interface TransferFilter {
   status?: TransferStatus;
   transferType?: TransferType;
   currency?: string;
+  /** ISO 8601 UTC times (toISOString): created at or after `createdFrom`, before `createdBefore`. */
+  createdFrom?: string;
+  createdBefore?: string;
   limit: number;
   offset: number;
 }
@@ -317,6 +328,10 @@ export interface Store {
   write<T>(work: (tx: WriteTx) => Promise<T>, prefetch?: PrefetchRequest): Promise<T>;
   /** How well group commit is batching: items per batch is the commits saved. */
   readonly commitStats: CommitStats;
+  /** Tells the observer about every transaction and the events it committed (metrics); returns the function that removes it. */
+  observeCommits(observer: CommitObserver): () => void;
+  /** Readiness, metrics and the command line's listings. */
+  readonly operator: OperatorStore;
   /** Request counters shared by every process on the database (rate limiting); not durable. */
   readonly rateLimits: RateLimitCounters;
 

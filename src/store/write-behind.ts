@@ -2,6 +2,7 @@ import type {
   AccountKey,
   AccountRecord,
   EventRecord,
+  EventType,
   GameTransactionRecord,
   TransferRecord,
   TransferStatus,
@@ -167,6 +168,8 @@ export abstract class WriteBehindTx {
   readonly #endpoints = new Map<string, string[]>();
   /** Tenants that got events in this transaction: told to listeners once it commits. */
   readonly appendedTenants = new Set<string>();
+  /** The type of every event appended and not rolled back: counted by metrics once the transaction commits. */
+  readonly #appendedTypes: EventType[] = [];
 
   protected abstract readWallets(tenantId: string, lookups: WalletLookup[]): Promise<WalletRecord[]>;
   /** Returns the accounts for the keys, in the keys' order, opening missing ones; locks them. */
@@ -422,12 +425,19 @@ export abstract class WriteBehindTx {
    * Numbers the event after the tenant's last one (its counter stays locked until commit, so
    * events are numbered in commit order) and queues a delivery for each active endpoint.
    */
+  /** What `#appendedTypes` holds, for the store to report after its commit. */
+  get appendedEventTypes(): readonly EventType[] {
+    return this.#appendedTypes;
+  }
+
   async appendEvent(event: Omit<EventRecord, "seq">): Promise<number> {
     const last = this.#eventSeqs.get(event.tenantId) ?? (await this.lockEventCounter(event.tenantId));
     const seq = last + 1;
     this.#eventSeqs.set(event.tenantId, seq);
     this.#dirtyCounters.set(event.tenantId, true);
     this.#events.append({ ...event, seq });
+    this.#appendedTypes.push(event.type);
+    this.#undo.push(() => this.#appendedTypes.pop());
     this.#rowAppended();
     let endpoints = this.#endpoints.get(event.tenantId);
     if (!endpoints) {

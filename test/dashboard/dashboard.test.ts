@@ -15,7 +15,8 @@ import { createTestDatabase, type TestDatabase } from "../helpers.js";
 /**
  * The dashboard's acceptance test: a real server process, a real headless Chromium. Sign in,
  * find a player, read the specification's balances, confirm the pending deposit through the
- * API, and watch the row change without a reload.
+ * API, and watch the row (and the list's confirming mark) change without a reload. Then the
+ * history a casino reconciles by: references, filters by type and day, times with their zone.
  */
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -57,10 +58,20 @@ const OTHER_PLAYERS: [string, string, [string, string][]][] = [
   ["Player 31415", "player-31415", []],
 ];
 
+/** Where the reconciliation test's browser lives: half-hour offset, no daylight saving time. */
+const TIME_ZONE = "Asia/Kolkata";
+const ZONE_OFFSET = "+05:30";
+const ZONE_OFFSET_MS = 5.5 * 3_600_000;
+
+/** Grace Hopper's game round, besides her deposit, a transfer, a hold and a withdrawal. */
+const ROUND = { id: "round-77", bet: "bet-9001", win: "win-9001" };
+
 interface Seed {
   tenantId: string;
   apiKey: string;
   systemKey: string;
+  holdId: string;
+  withdrawalId: string;
 }
 
 /** The specification's player plus a few others, so the list and the screenshot look lived in. */
@@ -90,7 +101,29 @@ async function seed(databaseUrl: string): Promise<Seed> {
     await deposit("player-12345", "USDTTRC20", "400", "tron-confirmed", 19);
     await deposit("player-12345", "USDTTRC20", "100", "tron-pending", 3);
     await deposit("player-12345", "BTC", "0.025", "btc-confirmed", 2);
-    return { tenantId: tenant.tenantId, apiKey: tenant.apiKey, systemKey };
+
+    // One transfer of every kind that carries a reference, for the reconciliation test.
+    const tenantId = tenant.tenantId;
+    const grace = { by: "external_id", value: "player-10442" } as const;
+    await services.transfers.transferToUser({ tenantId, lookup: grace, currency: "USDTTRC20", amount: "500" });
+    const round = { tenantId, lookup: grace, roundId: ROUND.id, currency: "USDTTRC20" };
+    await services.games.bet({ ...round, transactionId: ROUND.bet, amount: "25" });
+    await services.games.win({ ...round, transactionId: ROUND.win, amount: "60", betTransactionId: ROUND.bet });
+    const hold = await services.holds.place({ tenantId, lookup: grace, currency: "USDTTRC20", amount: "100" });
+    const withdrawal = await services.withdrawals.request({
+      tenantId,
+      lookup: grace,
+      currency: "USDTTRC20",
+      amount: "200",
+      address: "TGraceHopperPayout",
+    });
+    return {
+      tenantId,
+      apiKey: tenant.apiKey,
+      systemKey,
+      holdId: hold.value.hold.id,
+      withdrawalId: withdrawal.value.withdrawal.id,
+    };
   } finally {
     await store.close();
   }
@@ -130,6 +163,46 @@ async function waitForRow(page: Page, currency: string, expected: string[]): Pro
 
 function waitForListLength(page: Page, length: number) {
   return page.waitForFunction((expected) => document.querySelectorAll(".wallet-list a[data-wallet-id]").length === expected, length);
+}
+
+/** The external ids of the listed wallets marked with a confirming deposit. */
+function markedWallets(page: Page): Promise<string[]> {
+  return page.locator('.wallet-list a[data-pending-deposits="true"]:has(.pending-mark) .wallet-ext').allTextContents();
+}
+
+/** The history rows shown, as "type" or "type ref=value ref=value". */
+function historyRows(page: Page): Promise<string[]> {
+  return page
+    .locator(".history tbody tr[data-transfer-id]")
+    .evaluateAll((rows) =>
+      rows.map((row) =>
+        [
+          (row as HTMLElement).dataset.type,
+          ...[...row.querySelectorAll<HTMLElement>(".ref")].map(
+            (ref) => `${ref.dataset.ref}=${ref.querySelector(".ref-value")?.textContent}`,
+          ),
+        ].join(" "),
+      ),
+    );
+}
+
+/** Polls until the history shows these rows (in any order); the failure names what was shown last. */
+async function waitForHistory(page: Page, expected: string[]): Promise<void> {
+  const deadline = Date.now() + WAIT_MS;
+  let shown: string[] = [];
+  while (Date.now() < deadline) {
+    // A load in flight marks the card busy; rows read then may be the ones it is about to replace.
+    const busy = await page.locator(".history-card[aria-busy]").count();
+    shown = (await historyRows(page)).sort();
+    if (busy === 0 && shown.join("|") === [...expected].sort().join("|")) return;
+    await page.waitForTimeout(100);
+  }
+  assert.deepEqual(shown, [...expected].sort(), `the history did not show ${expected.join(", ")} within ${WAIT_MS} ms`);
+}
+
+/** "2026-12-02" plus some days. */
+function addDays(day: string, days: number): string {
+  return new Date(Date.parse(`${day}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
 }
 
 describe("wallet dashboard in a browser", { skip, timeout: 60_000 }, () => {
@@ -172,6 +245,12 @@ describe("wallet dashboard in a browser", { skip, timeout: 60_000 }, () => {
     await page.getByLabel("API key").fill(seeded.apiKey);
     await page.getByRole("button", { name: "Sign in" }).click();
 
+    // The list marks the one wallet with a deposit still confirming (a hold is not one).
+    await waitForListLength(page, OTHER_PLAYERS.length + 1);
+    assert.deepEqual(await markedWallets(page), ["player-12345"]);
+    const mark = page.locator(".wallet-list a:has-text('player-12345') .pending-mark");
+    assert.equal((await mark.textContent())?.trim(), "Deposit confirming");
+
     const search = page.getByRole("searchbox", { name: /Search wallets/ });
     await search.fill("player-12345");
     await waitForListLength(page, 1);
@@ -210,7 +289,91 @@ describe("wallet dashboard in a browser", { skip, timeout: 60_000 }, () => {
 
     await waitForRow(page, "USDTTRC20", ["500.00", "0.00", "500.00"]);
     await confirming.waitFor({ state: "detached" });
+    await mark.waitFor({ state: "detached" });
+    assert.deepEqual(await markedWallets(page), []);
     assert.equal(await page.evaluate(() => "stillTheSamePage" in window), true, "the page was reloaded");
+  });
+
+  it("shows the references, filters by type and day, and names the time zone", async () => {
+    assert.ok(browser);
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, timezoneId: TIME_ZONE });
+    const page = await context.newPage();
+    page.setDefaultTimeout(WAIT_MS);
+    const historyBodies: Record<string, unknown>[] = [];
+    page.on("request", (request) => {
+      if (request.url().endsWith("/wallets/transfer-history/")) historyBodies.push(request.postDataJSON());
+    });
+    await page.goto(`${BASE_URL}/dashboard/`);
+    await page.getByLabel("API key").fill(seeded.apiKey);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.locator(".wallet-list a", { hasText: "player-10442" }).click();
+    await page.getByRole("heading", { name: "Grace Hopper" }).waitFor();
+
+    const all = [
+      "deposit tx_hash=player-10442-USDTTRC20",
+      "to_sub",
+      `bet transaction_id=${ROUND.bet} round_id=${ROUND.id}`,
+      `win transaction_id=${ROUND.win} round_id=${ROUND.id}`,
+      `hold hold_id=${seeded.holdId}`,
+      `withdrawal withdrawal_id=${seeded.withdrawalId}`,
+    ];
+    await waitForHistory(page, all);
+
+    // Every time on the page is in the browser's zone and says which one it is.
+    const times = await page
+      .locator("time")
+      .evaluateAll((elements) =>
+        elements.map((element): [string, string] => [element.getAttribute("datetime") ?? "", element.textContent ?? ""]),
+      );
+    assert.ok(times.length >= all.length + 1, "the history's times and the wallet's creation time");
+    for (const [utc, shown] of times) {
+      const local = new Date(Date.parse(utc) + ZONE_OFFSET_MS).toISOString();
+      assert.equal(shown, `${local.slice(0, 10)} ${local.slice(11, 19)} UTC${ZONE_OFFSET}`);
+    }
+    const day = times[times.length - 1]?.[1].slice(0, 10) ?? "";
+    // Chromium may name the zone by its older alias (Asia/Calcutta).
+    assert.match(
+      (await page.locator(".filters-zone").textContent()) ?? "",
+      /^Days in your time zone: Asia\/(Kolkata|Calcutta), UTC\+05:30$/,
+    );
+
+    const type = page.getByLabel("Type", { exact: true });
+    await type.selectOption("bet");
+    await waitForHistory(page, [all[2] as string]);
+    assert.equal(await page.locator(".history-card .count").textContent(), "1");
+    await type.selectOption("hold");
+    await waitForHistory(page, [all[4] as string]);
+    await type.selectOption("");
+    await waitForHistory(page, all);
+
+    // Days are the browser's: "from" starts the day, "to" ends it (the API's bound is exclusive).
+    const from = page.getByLabel("From", { exact: true });
+    const to = page.getByLabel("To", { exact: true });
+    await from.fill(day);
+    await to.fill(day);
+    await waitForHistory(page, all);
+    assert.deepEqual(historyBodies.at(-1), {
+      wallet_id: historyBodies.at(-1)?.wallet_id,
+      from: `${day}T00:00:00${ZONE_OFFSET}`,
+      to: `${addDays(day, 1)}T00:00:00${ZONE_OFFSET}`,
+      limit: 10,
+      offset: 0,
+    });
+    await to.fill(addDays(day, -1));
+    await page.getByText("No transactions match these filters.").waitFor();
+    await waitForHistory(page, []);
+    await to.fill("");
+    await from.fill(addDays(day, 1));
+    await page.getByText("No transactions match these filters.").waitFor();
+    await from.fill("");
+    await waitForHistory(page, all);
+    await type.selectOption("withdrawal");
+    await from.fill(day);
+    await waitForHistory(page, [all[5] as string]);
+    await page.getByRole("button", { name: "Clear" }).click();
+    await waitForHistory(page, all);
+    assert.deepEqual(historyBodies.at(-1), { wallet_id: historyBodies.at(-1)?.wallet_id, limit: 10, offset: 0 });
+    await context.close();
   });
 
   it("fits a phone-width screen", async () => {

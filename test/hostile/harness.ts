@@ -6,6 +6,7 @@ import { HTTP_STATUS } from "../../src/http/errors.js";
 import { CredentialService } from "../../src/services/credentials.js";
 import { ERROR_CODES, type ErrorCode } from "../../src/services/errors.js";
 import { verifyLedger } from "../../src/services/verify.js";
+import { Contract } from "../contract.js";
 import { type CallResult, call, createWallet, deposit, fundMaster, startApp, TEST_STORE, type TestApp } from "../helpers.js";
 import {
   CATEGORIES,
@@ -351,8 +352,15 @@ export interface Answer {
   body: string;
 }
 
-export type ProblemKind = "server_error" | "not_4xx" | "not_envelope" | "status_mismatch" | "no_answer";
-export const PROBLEM_KINDS: readonly ProblemKind[] = ["server_error", "not_4xx", "not_envelope", "status_mismatch", "no_answer"];
+export type ProblemKind = "server_error" | "not_4xx" | "not_envelope" | "status_mismatch" | "no_answer" | "off_contract";
+export const PROBLEM_KINDS: readonly ProblemKind[] = [
+  "server_error",
+  "not_4xx",
+  "not_envelope",
+  "status_mismatch",
+  "no_answer",
+  "off_contract",
+];
 
 export interface Problem {
   kind: ProblemKind;
@@ -388,6 +396,18 @@ export async function send(app: FastifyInstance, request: HostileRequest, timeou
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** What the OpenAPI document says is wrong with the answer: status, media type, body (test/contract.ts). */
+export function contractProblem(app: FastifyInstance, request: HostileRequest, answer: Answer): string | undefined {
+  const contentType = answer.headers["content-type"];
+  return Contract.of(app).problem({
+    method: request.method,
+    url: request.url,
+    status: answer.status,
+    contentType: typeof contentType === "string" ? contentType : undefined,
+    body: answer.body,
+  });
 }
 
 /** Is this request answered by the OAuth token route, whose errors follow RFC 6749? */
@@ -592,6 +612,8 @@ export async function runHostile(context: HostileContext, options: RunOptions): 
       const pair = `${request.route} [${request.category}]`;
       byPair[pair] = (byPair[pair] ?? 0) + 1;
       const problems = checkAnswer(request, answer);
+      const offContract = answer === undefined || answer instanceof Error ? undefined : contractProblem(test.app, request, answer);
+      if (offContract) problems.push({ kind: "off_contract", detail: offContract });
       if (problems.length > 0) {
         failingRequests += 1;
         category.failing += 1;

@@ -130,7 +130,19 @@ describe("POST /batches/ (bulk settlement)", () => {
     );
     assert.deepEqual(
       { ...list[0]?.transfer, id: "", created_at: "" },
-      { id: "", transfer_type: "to_sub", currency: CURRENCY, amount: "100.00", status: "posted", created_at: "" },
+      {
+        id: "",
+        transfer_type: "to_sub",
+        currency: CURRENCY,
+        amount: "100.00",
+        status: "posted",
+        created_at: "",
+        transaction_id: null,
+        round_id: null,
+        tx_hash: null,
+        hold_id: null,
+        withdrawal_id: null,
+      },
     );
     assert.equal(list[1]?.transfer.transfer_type, "to_master");
     assert.equal(list[1]?.transfer.amount, "30.00");

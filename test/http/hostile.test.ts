@@ -46,6 +46,10 @@ describe("hostile input", () => {
     assertNone(failing("not_envelope", "status_mismatch"), "answered outside the envelope (or the RFC 6749 body on /o/token/)");
   });
 
+  it("answers every request as the OpenAPI document says: a documented status, media type and body", () => {
+    assertNone(failing("off_contract"), "were answered off the OpenAPI document");
+  });
+
   it("answers every request with a 4xx, in time", () => {
     assertNone(failing("not_4xx", "no_answer"), "were not answered with a 4xx");
   });

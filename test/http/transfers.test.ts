@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { verifyLedger } from "../../src/services/verify.js";
-import { balances, call, createWallet, fundMaster, startApp, type TestApp } from "../helpers.js";
+import { balances, call, createWallet, deposit, fundMaster, startApp, type TestApp } from "../helpers.js";
 
 describe("transfers between the master account and wallets", () => {
   let test: TestApp;
@@ -28,6 +28,11 @@ describe("transfers between the master account and wallets", () => {
         amount: "250.50",
         status: "posted",
         created_at: "",
+        transaction_id: null,
+        round_id: null,
+        tx_hash: null,
+        hold_id: null,
+        withdrawal_id: null,
       },
     );
     const toMaster = await move("withdraw-to-master", { wallet_id: wallet.wallet_id, currency: "USDTTRC20", amount: 50 });
@@ -102,6 +107,76 @@ describe("transfers between the master account and wallets", () => {
     );
     const tooLarge = await move("transfer-history", { external_id: "historian", limit: 101 });
     assert.equal(tooLarge.status, 400);
+  });
+
+  it("lists the references a casino reconciles by, and filters by a time range", async () => {
+    const wallet = await createWallet(test, "reconciler");
+    const key = test.tenant.apiKey;
+    const deposited = await deposit(test, {
+      externalId: "reconciler",
+      currency: "USDTTRC20",
+      amount: "100",
+      txHash: "tx-reconcile",
+      confirmations: 100,
+    });
+    assert.equal(deposited.status, 200);
+    const gameBody = { wallet_id: wallet.wallet_id, currency: "USDTTRC20", round_id: "round-9" };
+    assert.equal(
+      (await call(test.app, "POST", "/games/bets/", { key, body: { ...gameBody, amount: "5", transaction_id: "bet-9" } })).status,
+      200,
+    );
+    const middle = new Date().toISOString();
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const hold = await call(test.app, "POST", "/holds/", {
+      key,
+      body: { wallet_id: wallet.wallet_id, currency: "USDTTRC20", amount: "3" },
+    });
+    const body = { wallet_id: wallet.wallet_id, currency: "USDTTRC20", amount: "2", address: "TReconcileAddress" };
+    const withdrawal = await call(test.app, "POST", "/withdrawals/", { key, body });
+    const history = async (filter: object = {}) => {
+      const response = await call(test.app, "POST", "/wallets/transfer-history/", {
+        key,
+        body: { wallet_id: wallet.wallet_id, ...filter },
+      });
+      assert.equal(response.status, 200, JSON.stringify(response.body));
+      return response.body.transfers as Record<string, unknown>[];
+    };
+    const references = (await history()).map(({ transfer_type, transaction_id, round_id, tx_hash, hold_id, withdrawal_id }) => ({
+      transfer_type,
+      transaction_id,
+      round_id,
+      tx_hash,
+      hold_id,
+      withdrawal_id,
+    }));
+    const none = { transaction_id: null, round_id: null, tx_hash: null, hold_id: null, withdrawal_id: null };
+    assert.deepEqual(references, [
+      { ...none, transfer_type: "withdrawal", withdrawal_id: withdrawal.body.withdrawal.id },
+      { ...none, transfer_type: "hold", hold_id: hold.body.hold.id },
+      { ...none, transfer_type: "bet", transaction_id: "bet-9", round_id: "round-9" },
+      { ...none, transfer_type: "deposit", tx_hash: "tx-reconcile" },
+    ]);
+    assert.deepEqual(
+      (await history({ from: middle })).map((entry) => entry.transfer_type),
+      ["withdrawal", "hold"],
+    );
+    assert.deepEqual(
+      (await history({ to: middle })).map((entry) => entry.transfer_type),
+      ["bet", "deposit"],
+    );
+    // The same instant written as a local time two hours east of UTC.
+    const eastern = new Date(Date.parse(middle) + 2 * 3_600_000).toISOString().replace("Z", "+02:00");
+    assert.deepEqual(
+      (await history({ from: eastern })).map((entry) => entry.transfer_type),
+      ["withdrawal", "hold"],
+      "an offset names the same instant",
+    );
+    const refused = await call(test.app, "POST", "/wallets/transfer-history/", {
+      key,
+      body: { wallet_id: wallet.wallet_id, from: "yesterday" },
+    });
+    assert.equal(refused.status, 400);
+    assert.equal(refused.body.error.details.fields[0].field, "from");
   });
 
   it("leaves a ledger that verifies", async () => {

@@ -7,6 +7,7 @@ import { loadConfig } from "../../src/config.js";
 import { buildApp } from "../../src/http/app.js";
 import { createServices } from "../../src/services/services.js";
 import { openStore } from "../../src/store/open.js";
+import { Contract } from "../contract.js";
 import { call, createTestDatabase, createWallet, deposit, startApp, type TestApp } from "../helpers.js";
 
 interface Received {
@@ -105,6 +106,8 @@ describe("webhooks", () => {
       assert.deepEqual(event.balance, { currency: "BTC", amount: "0.50", pending_amount: "0.50", available_balance: "0.00" });
       assert.equal(event.wallet.external_id, "hooked");
       assert.equal(typeof event.account_version, "number");
+      // The body is the payload the OpenAPI document names under webhooks for its type (closed).
+      assert.equal(Contract.of(test.app).eventProblem(event), undefined);
     } finally {
       await call(test.app, "DELETE", `/webhooks/${endpoint.id}/`, { key: test.tenant.apiKey });
       await receiver.close();

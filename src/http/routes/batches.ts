@@ -1,11 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
-import { type BatchOutcome, MAX_BATCH_MOVEMENTS } from "../../services/batches.js";
-import { gameView, transferView } from "../../services/views.js";
+import { MAX_BATCH_MOVEMENTS } from "../../services/batches.js";
+import { batchResultView } from "../../services/views.js";
 import { walletLookup } from "../../services/wallets.js";
+import { BatchAnswer } from "../../wire/schemas.js";
 import { tenantAuth, tenantOf } from "../auth.js";
 import { onceOf, writtenValue } from "../idempotency.js";
-import { AmountField, CurrencyField, GameAnswer, responses, TransactionIdField, Transfer, WalletIds } from "../schemas.js";
+import { AmountField, CurrencyField, IdempotencyHeaders, responses, TransactionIdField, WalletIds } from "../schemas.js";
 
 const Movement = Type.Object(
   {
@@ -21,28 +22,10 @@ const Movement = Type.Object(
   { additionalProperties: false },
 );
 
-const MovementResult = Type.Object({
-  index: Type.Integer(),
-  status: Type.Union([Type.Literal("ok"), Type.Literal("failed"), Type.Literal("skipped")]),
-  transfer: Type.Optional(Transfer),
-  game: Type.Optional(GameAnswer),
-  error: Type.Optional(
-    Type.Object({ code: Type.String(), message: Type.String(), details: Type.Object({}, { additionalProperties: true }) }),
-  ),
-});
-
 /** Bulk settlement: many movements, one transaction, one result each. */
 export const batchRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { services } = app;
   const { currencies } = services;
-
-  const resultView = (outcome: BatchOutcome, index: number) => {
-    if (outcome.status !== "ok") return { index, status: outcome.status, error: outcome.error };
-    const { value } = outcome;
-    return value.kind === "transfer"
-      ? { index, status: outcome.status, transfer: transferView(currencies, value.transfer) }
-      : { index, status: outcome.status, game: gameView(currencies, value.game) };
-  };
 
   app.post(
     "/batches/",
@@ -50,13 +33,16 @@ export const batchRoutes: FastifyPluginAsyncTypebox = async (app) => {
       bodyLimit: app.config.batchBodyLimitBytes,
       preHandler: tenantAuth(services, "write"),
       schema: {
+        summary: "Up to 8 190 movements in one transaction, one result each",
+        description: "Consecutive movements sharing a `group` succeed or fail as one.",
+        operationId: "runBatch",
+        tags: ["Batches"],
+        headers: IdempotencyHeaders,
         body: Type.Object(
           { movements: Type.Array(Movement, { minItems: 1, maxItems: MAX_BATCH_MOVEMENTS }) },
           { additionalProperties: false },
         ),
-        response: responses({
-          200: Type.Object({ results: Type.Array(MovementResult), succeeded: Type.Integer(), failed: Type.Integer() }),
-        }),
+        response: responses({ 200: BatchAnswer }),
       },
     },
     async (request, reply) => {
@@ -72,7 +58,8 @@ export const batchRoutes: FastifyPluginAsyncTypebox = async (app) => {
       }));
       const outcomes = writtenValue(reply, await services.batches.run(tenantOf(request), movements, onceOf(request)));
       const succeeded = outcomes.filter((outcome) => outcome.status === "ok").length;
-      return { results: outcomes.map(resultView), succeeded, failed: outcomes.length - succeeded };
+      const results = outcomes.map((outcome, index) => batchResultView(currencies, outcome, index));
+      return { results, succeeded, failed: outcomes.length - succeeded };
     },
   );
 };

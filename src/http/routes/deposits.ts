@@ -3,9 +3,10 @@ import { Type } from "typebox";
 import { invalidFields } from "../../services/errors.js";
 import { depositView } from "../../services/views.js";
 import { walletLookup } from "../../services/wallets.js";
+import { DepositAnswer } from "../../wire/schemas.js";
 import { systemAuth } from "../auth.js";
 import { onceOf, writtenValue } from "../idempotency.js";
-import { AmountField, CurrencyField, Deposit, responses, WalletIds } from "../schemas.js";
+import { AmountField, CurrencyField, IdempotencyHeaders, responses, WalletIds } from "../schemas.js";
 
 const DepositBody = Type.Object(
   {
@@ -28,7 +29,17 @@ export const depositRoutes: FastifyPluginAsyncTypebox = async (app) => {
     "/deposits/",
     {
       preHandler: systemAuth(services, "deposits"),
-      schema: { body: DepositBody, response: responses({ 200: Type.Object({ deposit: Deposit }) }) },
+      schema: {
+        summary: "Report a chain deposit (the chain watcher, system key)",
+        description:
+          "Below the currency's required confirmations a deposit is pending, at or above it confirmed; " +
+          '"status": "dropped" voids a pending one. The same (currency, tx_hash) again only updates it.',
+        operationId: "reportDeposit",
+        tags: ["Deposits"],
+        headers: IdempotencyHeaders,
+        body: DepositBody,
+        response: responses({ 200: DepositAnswer }),
+      },
     },
     async (request, reply) => {
       const body = request.body;

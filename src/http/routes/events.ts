@@ -1,16 +1,13 @@
 import type { ServerResponse } from "node:http";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
-import { invalidFields } from "../../services/errors.js";
-import type { EventService } from "../../services/events.js";
+import { AppError, invalidFields } from "../../services/errors.js";
+import { type LiveStream, STREAM_RETRY_AFTER_SECONDS, type StreamSink } from "../../services/event-streams.js";
 import { walletLookup } from "../../services/wallets.js";
-import type { EventRecord } from "../../store/store.js";
+import { EventStreamResponse } from "../../wire/events.js";
 import { tenantAuth, tenantOf } from "../auth.js";
 import { ExternalIdField, responses, WalletIdField } from "../schemas.js";
 
-const HEARTBEAT_MS = 15_000;
-/** A fallback for commits this process is not told about (SQLite shared by several processes). */
-const POLL_MS = 1000;
 const RECONNECT_MS = 2000;
 
 /**
@@ -20,11 +17,15 @@ const RECONNECT_MS = 2000;
  */
 export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { services } = app;
-  const open = new Set<ServerResponse>();
+  const streams = services.events.streams;
+  const open = new Map<ServerResponse, LiveStream>();
   // Streams never end by themselves; ending them lets a shutdown finish. Clients reconnect
   // elsewhere with Last-Event-ID and miss nothing.
   app.addHook("preClose", async () => {
-    for (const response of open) response.end();
+    for (const [response, stream] of open) {
+      stream.close();
+      response.end();
+    }
   });
 
   app.get(
@@ -32,6 +33,9 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       preHandler: tenantAuth(services, "read"),
       schema: {
+        summary: "Live event stream (Server-Sent Events) of the tenant or one wallet",
+        operationId: "streamEvents",
+        tags: ["Events"],
         querystring: Type.Object(
           {
             wallet_id: Type.Optional(WalletIdField),
@@ -40,27 +44,51 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
           },
           { additionalProperties: false },
         ),
-        response: responses({}),
+        response: responses({ 200: EventStreamResponse }),
       },
     },
     async (request, reply) => {
       const tenantId = tenantOf(request);
       const { wallet_id, external_id } = request.query;
-      const wallet =
-        wallet_id || external_id ? (await services.wallets.get(tenantId, walletLookup({ wallet_id, external_id }))).wallet : undefined;
-      const resumeFrom = lastEventId(request.headers["last-event-id"]) ?? request.query.last_event_id;
-      const cursor = resumeFrom ?? (await services.events.lastSeq(tenantId));
+      // The slot is taken before anything is awaited, so concurrent requests are counted exactly.
+      let slot: ReturnType<typeof streams.reserve>;
+      try {
+        slot = streams.reserve(tenantId);
+      } catch (error) {
+        if (error instanceof AppError && error.code === "rate_limited") reply.header("retry-after", String(STREAM_RETRY_AFTER_SECONDS));
+        throw error;
+      }
+      const raw = reply.raw;
+      let stream: LiveStream | undefined;
+      // A client gone before the stream starts gives its slot back at once.
+      raw.once("close", () => {
+        open.delete(raw);
+        if (stream) stream.close();
+        else slot.release();
+      });
+      try {
+        const wallet =
+          wallet_id || external_id ? (await services.wallets.get(tenantId, walletLookup({ wallet_id, external_id }))).wallet : undefined;
+        const resumeFrom = lastEventId(request.headers["last-event-id"]) ?? request.query.last_event_id;
+        stream = await streams.open(slot, wallet?.id, resumeFrom);
+      } catch (error) {
+        slot.release();
+        throw error;
+      }
       reply.hijack();
-      reply.raw.writeHead(200, {
+      if (raw.destroyed) {
+        stream.close();
+        return;
+      }
+      raw.writeHead(200, {
         "content-type": "text/event-stream; charset=utf-8",
         "cache-control": "no-cache, no-transform",
         connection: "keep-alive",
         "x-accel-buffering": "no",
       });
-      reply.raw.write(`retry: ${RECONNECT_MS}\n\n`);
-      open.add(reply.raw);
-      reply.raw.once("close", () => open.delete(reply.raw));
-      await new EventStream(services.events, reply.raw, tenantId, wallet?.id, cursor).start();
+      raw.write(`retry: ${RECONNECT_MS}\n\n`);
+      open.set(raw, stream);
+      stream.attach(responseSink(raw, request.log));
     },
   );
 };
@@ -72,60 +100,34 @@ function lastEventId(header: string | string[] | undefined): number | undefined 
   return Number(header);
 }
 
-/** One client's stream: wakes on commits (and a slow poll), sends what it has not sent yet. */
-class EventStream {
-  #pumping = false;
-  #again = false;
-  #closed = false;
-
-  constructor(
-    private readonly events: EventService,
-    private readonly response: ServerResponse,
-    private readonly tenantId: string,
-    private readonly walletUuid: string | undefined,
-    private cursor: number,
-  ) {}
-
-  async start(): Promise<void> {
-    const unsubscribe = await this.events.subscribe(this.tenantId, () => void this.#pump());
-    const poll = setInterval(() => void this.#pump(), POLL_MS);
-    const heartbeat = setInterval(() => this.response.write(": heartbeat\n\n"), HEARTBEAT_MS);
-    this.response.once("close", () => {
-      this.#closed = true;
-      unsubscribe();
-      clearInterval(poll);
-      clearInterval(heartbeat);
-    });
-    void this.#pump();
-  }
-
-  async #pump(): Promise<void> {
-    if (this.#pumping) {
-      this.#again = true;
-      return;
-    }
-    this.#pumping = true;
-    try {
-      do {
-        this.#again = false;
-        const batch = await this.events.after(this.tenantId, this.cursor, this.walletUuid);
-        for (const event of batch) await this.#send(event);
-        if (batch.length > 0) this.#again = true;
-      } while (this.#again && !this.#closed);
-    } catch {
-      // The client reconnects with its Last-Event-ID and misses nothing.
-      this.response.destroy();
-    } finally {
-      this.#pumping = false;
-    }
-  }
-
-  async #send(event: EventRecord): Promise<void> {
-    if (this.#closed) return;
-    const data = `{"seq":${event.seq},${event.payload.slice(1)}`;
-    const flushed = this.response.write(`id: ${event.seq}\nevent: ${event.type}\ndata: ${data}\n\n`);
-    this.cursor = event.seq;
-    // Honour backpressure: a slow client must not make the process buffer the whole outbox.
-    if (!flushed) await new Promise((resolve) => this.response.once("drain", resolve));
-  }
+/**
+ * The stream writes to the response's socket through this, with bytes already framed as HTTP
+ * chunks (`onTheWire`): the response would hold every write back until the next tick (it corks
+ * the socket), while on the socket a write the kernel takes at once leaves nothing behind, so the
+ * stream can tell a client that reads (write after write is taken whole) from one that does not
+ * (the rest stays in the process) without waiting for a drain.
+ */
+function responseSink(raw: ServerResponse, log: { info(object: object, message: string): void }): StreamSink {
+  const socket = raw.socket;
+  return {
+    chunked: raw.chunkedEncoding,
+    write(bytes, flushed) {
+      // A response that is ending or gone takes nothing more; its close event ends the stream.
+      if (!socket || socket.destroyed || raw.writableEnded || raw.destroyed) return true;
+      let waiting = false;
+      socket.write(bytes, () => {
+        if (waiting) flushed();
+      });
+      if (socket.writableLength === 0) return true;
+      waiting = true;
+      return false;
+    },
+    disconnect(reason) {
+      log.info({ reason }, "event stream disconnected; the client resumes with Last-Event-ID");
+      // A reset rather than a close: the kernel drops what the client did not read at once,
+      // instead of keeping it (up to a few MB) until the client reads or the connection times out.
+      if (socket && !socket.destroyed) socket.resetAndDestroy();
+      else raw.destroy();
+    },
+  };
 }

@@ -3,9 +3,10 @@ import { Type } from "typebox";
 import { AppError } from "../../services/errors.js";
 import { gameView } from "../../services/views.js";
 import { walletLookup } from "../../services/wallets.js";
+import { GameAnswer } from "../../wire/schemas.js";
 import { tenantAuth, tenantOf } from "../auth.js";
 import { onceOf, writtenValue } from "../idempotency.js";
-import { AmountField, CurrencyField, GameAnswer, responses, TransactionIdField, WalletIds } from "../schemas.js";
+import { AmountField, CurrencyField, IdempotencyHeaders, responses, TransactionIdField, WalletIds } from "../schemas.js";
 
 const GameFields = { ...WalletIds, transaction_id: TransactionIdField, round_id: TransactionIdField };
 
@@ -24,6 +25,13 @@ export const gameRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { services } = app;
   const { currencies } = services;
   const answer = responses({ 200: GameAnswer });
+  const schema = (summary: string, operationId: string) => ({
+    summary,
+    operationId,
+    tags: ["Games"],
+    headers: IdempotencyHeaders,
+    response: answer,
+  });
 
   const gameRequest = (
     tenantId: string,
@@ -46,7 +54,10 @@ export const gameRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.post(
     "/games/bets/",
-    { preHandler: tenantAuth(services, "write"), schema: { body: BetBody, response: answer } },
+    {
+      preHandler: tenantAuth(services, "write"),
+      schema: { ...schema("Place a bet: debit the player's available balance", "placeBet"), body: BetBody },
+    },
     async (request, reply) => {
       const written = await services.games.bet(gameRequest(tenantOf(request), request.body), onceOf(request));
       return gameView(currencies, writtenValue(reply, written));
@@ -55,7 +66,7 @@ export const gameRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.post(
     "/games/wins/",
-    { preHandler: tenantAuth(services, "write"), schema: { body: WinBody, response: answer } },
+    { preHandler: tenantAuth(services, "write"), schema: { ...schema("Credit a win of a bet", "creditWin"), body: WinBody } },
     async (request, reply) => {
       const game = { ...gameRequest(tenantOf(request), request.body), betTransactionId: request.body.bet_transaction_id };
       return gameView(currencies, writtenValue(reply, await services.games.win(game, onceOf(request))));
@@ -64,7 +75,10 @@ export const gameRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.post(
     "/games/rollbacks/",
-    { preHandler: tenantAuth(services, "write"), schema: { body: RollbackBody, response: answer } },
+    {
+      preHandler: tenantAuth(services, "write"),
+      schema: { ...schema("Roll a bet back, exactly once", "rollbackBet"), body: RollbackBody },
+    },
     async (request, reply) => {
       const game = { ...gameRequest(tenantOf(request), request.body), betTransactionId: request.body.bet_transaction_id };
       const result = writtenValue(reply, await services.games.rollback(game, onceOf(request)));

@@ -3,18 +3,19 @@ import { Type } from "typebox";
 import { MAX_HOLD_TIMEOUT_SECONDS, MIN_HOLD_TIMEOUT_SECONDS } from "../../services/holds.js";
 import { balanceView, holdView } from "../../services/views.js";
 import { walletLookup } from "../../services/wallets.js";
+import { HoldAnswer, HoldLookup } from "../../wire/schemas.js";
 import { tenantAuth, tenantOf } from "../auth.js";
 import { onceOf, writtenValue } from "../idempotency.js";
-import { AmountField, Balance, CurrencyField, Hold, responses, WalletIds } from "../schemas.js";
+import { AmountField, CurrencyField, IdempotencyHeaders, responses, WalletIds } from "../schemas.js";
 
 const HoldParams = Type.Object({ id: Type.String({ maxLength: 64 }) }, { additionalProperties: false });
-const HoldAnswer = Type.Object({ hold: Hold, balance: Balance });
 
 /** Two-phase holds: place, capture (all or part), void, or let expire. */
 export const holdRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { services } = app;
   const { currencies } = services;
   const answer = responses({ 200: HoldAnswer });
+  const tags = ["Holds"];
   const shaped = (result: { hold: Parameters<typeof holdView>[1]; account: Parameters<typeof balanceView>[1] }) => ({
     hold: holdView(currencies, result.hold),
     balance: balanceView(currencies, result.account),
@@ -25,6 +26,10 @@ export const holdRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       preHandler: tenantAuth(services, "write"),
       schema: {
+        summary: "Place a hold: move an amount into pending_amount",
+        operationId: "placeHold",
+        tags,
+        headers: IdempotencyHeaders,
         body: Type.Object(
           {
             ...WalletIds,
@@ -57,6 +62,10 @@ export const holdRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       preHandler: tenantAuth(services, "write"),
       schema: {
+        summary: "Capture a hold, all of it or part (the rest returns)",
+        operationId: "captureHold",
+        tags,
+        headers: IdempotencyHeaders,
         params: HoldParams,
         body: Type.Object({ amount: Type.Optional(AmountField) }, { additionalProperties: false }),
         response: answer,
@@ -70,7 +79,17 @@ export const holdRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.post(
     "/holds/:id/void/",
-    { preHandler: tenantAuth(services, "write"), schema: { params: HoldParams, response: answer } },
+    {
+      preHandler: tenantAuth(services, "write"),
+      schema: {
+        summary: "Void a hold: release its funds",
+        operationId: "voidHold",
+        tags,
+        headers: IdempotencyHeaders,
+        params: HoldParams,
+        response: answer,
+      },
+    },
     async (request, reply) => {
       return shaped(writtenValue(reply, await services.holds.void(tenantOf(request), request.params.id, onceOf(request))));
     },
@@ -78,7 +97,10 @@ export const holdRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get(
     "/holds/:id/",
-    { preHandler: tenantAuth(services, "read"), schema: { params: HoldParams, response: responses({ 200: Type.Object({ hold: Hold }) }) } },
+    {
+      preHandler: tenantAuth(services, "read"),
+      schema: { summary: "Get a hold", operationId: "getHold", tags, params: HoldParams, response: responses({ 200: HoldLookup }) },
+    },
     async (request) => ({ hold: holdView(currencies, await services.holds.get(tenantOf(request), request.params.id)) }),
   );
 };

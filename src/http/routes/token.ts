@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
 import { Type } from "typebox";
 import { OAuthError } from "../../services/credentials.js";
+import { OAuthError as OAuthErrorResponse, Token } from "../../wire/schemas.js";
 import { decodeFormComponent, decodeUtf8, installFormParser } from "../bodies.js";
 import { toErrorBody } from "../errors.js";
 import { assertTextField } from "../input.js";
@@ -23,15 +24,6 @@ const TokenBody = Type.Object(
   { additionalProperties: true },
 );
 
-const TokenResponse = Type.Object({
-  access_token: Type.String(),
-  token_type: Type.Literal("Bearer"),
-  expires_in: Type.Integer(),
-  scope: Type.String(),
-});
-
-const OAuthErrorResponse = Type.Object({ error: Type.String(), error_description: Type.String() });
-
 export const tokenRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { services } = app;
   installFormParser(app);
@@ -40,13 +32,21 @@ export const tokenRoutes: FastifyPluginAsyncTypebox = async (app) => {
     "/o/token/",
     {
       schema: {
+        summary: "OAuth 2.0 client credentials token (RFC 6749 4.4)",
+        description:
+          "Client authentication by HTTP Basic (client_id:client_secret) or client_id and client_secret in the body, never both. " +
+          "Errors are in RFC 6749's shape, not the service's envelope.",
+        operationId: "issueToken",
+        tags: ["OAuth"],
+        consumes: ["application/x-www-form-urlencoded", "application/json"],
         body: TokenBody,
         response: {
-          200: TokenResponse,
+          200: Token,
           400: OAuthErrorResponse,
           401: OAuthErrorResponse,
           413: OAuthErrorResponse,
           429: OAuthErrorResponse,
+          500: OAuthErrorResponse,
         },
       },
       errorHandler: oauthErrorHandler,

@@ -2,18 +2,17 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { accountSummaryView, transferView } from "../../services/views.js";
 import { walletLookup } from "../../services/wallets.js";
+import { TransferAnswer, TransferHistory, TransferStatus, TransferType } from "../../wire/schemas.js";
 import { tenantAuth, tenantOf } from "../auth.js";
 import { onceOf, writtenValue } from "../idempotency.js";
 import {
-  AccountSummary,
   AmountField,
   CurrencyField,
   DEFAULT_PAGE_SIZE,
+  IdempotencyHeaders,
   MAX_PAGE_SIZE,
   responses,
-  Transfer,
-  TransferStatusField,
-  TransferTypeField,
+  TimeField,
   WalletIds,
 } from "../schemas.js";
 
@@ -22,59 +21,63 @@ const MovementBody = Type.Object({ ...WalletIds, currency: CurrencyField, amount
 export const transferRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { services } = app;
   const { currencies } = services;
-  const movementSchema = { body: MovementBody, response: responses({ 200: Type.Object({ transfer: Transfer }) }) };
+  const movementSchema = {
+    tags: ["Transfers"],
+    headers: IdempotencyHeaders,
+    body: MovementBody,
+    response: responses({ 200: TransferAnswer }),
+  };
+  const toUser = { ...movementSchema, summary: "Move funds from the master account to a wallet", operationId: "transferToUser" };
+  const toMaster = { ...movementSchema, summary: "Move funds from a wallet to the master account", operationId: "withdrawToMaster" };
 
-  app.post("/wallets/transfer-to-user/", { preHandler: tenantAuth(services, "write"), schema: movementSchema }, async (request, reply) => {
+  app.post("/wallets/transfer-to-user/", { preHandler: tenantAuth(services, "write"), schema: toUser }, async (request, reply) => {
     const { currency, amount } = request.body;
     const movement = { tenantId: tenantOf(request), lookup: walletLookup(request.body), currency, amount };
     return { transfer: transferView(currencies, writtenValue(reply, await services.transfers.transferToUser(movement, onceOf(request)))) };
   });
 
-  app.post(
-    "/wallets/withdraw-to-master/",
-    { preHandler: tenantAuth(services, "write"), schema: movementSchema },
-    async (request, reply) => {
-      const { currency, amount } = request.body;
-      const movement = { tenantId: tenantOf(request), lookup: walletLookup(request.body), currency, amount };
-      return {
-        transfer: transferView(currencies, writtenValue(reply, await services.transfers.withdrawToMaster(movement, onceOf(request)))),
-      };
-    },
-  );
+  app.post("/wallets/withdraw-to-master/", { preHandler: tenantAuth(services, "write"), schema: toMaster }, async (request, reply) => {
+    const { currency, amount } = request.body;
+    const movement = { tenantId: tenantOf(request), lookup: walletLookup(request.body), currency, amount };
+    return {
+      transfer: transferView(currencies, writtenValue(reply, await services.transfers.withdrawToMaster(movement, onceOf(request)))),
+    };
+  });
 
   app.post(
     "/wallets/transfer-history/",
     {
       preHandler: tenantAuth(services, "read"),
       schema: {
+        summary: "A wallet's transfers, newest first",
+        operationId: "transferHistory",
+        tags: ["Transfers"],
         body: Type.Object(
           {
             ...WalletIds,
-            status: Type.Optional(TransferStatusField),
-            transfer_type: Type.Optional(TransferTypeField),
+            status: Type.Optional(TransferStatus),
+            transfer_type: Type.Optional(TransferType),
             currency: Type.Optional(CurrencyField),
+            from: Type.Optional(TimeField("Transfers created at or after this time")),
+            to: Type.Optional(TimeField("Transfers created before this time")),
             limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE })),
             offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000_000 })),
           },
           { additionalProperties: false },
         ),
-        response: responses({
-          200: Type.Object({
-            account: AccountSummary,
-            transfers: Type.Array(Transfer),
-            pagination: Type.Object({ total: Type.Integer(), limit: Type.Integer(), offset: Type.Integer() }),
-          }),
-        }),
+        response: responses({ 200: TransferHistory }),
       },
     },
     async (request) => {
-      const { status, transfer_type, currency, limit = DEFAULT_PAGE_SIZE, offset = 0 } = request.body;
+      const { status, transfer_type, currency, from, to, limit = DEFAULT_PAGE_SIZE, offset = 0 } = request.body;
       const page = await services.transfers.history({
         tenantId: tenantOf(request),
         lookup: walletLookup(request.body),
         status,
         transferType: transfer_type,
         currency,
+        from,
+        to,
         limit,
         offset,
       });

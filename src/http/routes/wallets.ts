@@ -1,20 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
-import { accountSummaryView, balanceView, depositView, walletView } from "../../services/views.js";
+import { accountSummaryView, balanceView, depositView, walletListEntryView, walletView } from "../../services/views.js";
 import { pathLookup, walletLookup } from "../../services/wallets.js";
+import { DepositList, MasterBalances, Wallet, WalletBalances, WalletPage } from "../../wire/schemas.js";
 import { tenantAuth, tenantOf } from "../auth.js";
 import { onceOf, writtenValue } from "../idempotency.js";
-import {
-  AccountSummary,
-  Balance,
-  DEFAULT_PAGE_SIZE,
-  Deposit,
-  ExternalIdField,
-  MAX_PAGE_SIZE,
-  responses,
-  Wallet,
-  WalletIds,
-} from "../schemas.js";
+import { DEFAULT_PAGE_SIZE, ExternalIdField, IdempotencyHeaders, MAX_PAGE_SIZE, responses, WalletIds } from "../schemas.js";
 
 export const walletRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { services } = app;
@@ -25,6 +16,10 @@ export const walletRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       preHandler: tenantAuth(services, "write"),
       schema: {
+        summary: "Create a wallet",
+        operationId: "createWallet",
+        tags: ["Wallets"],
+        headers: IdempotencyHeaders,
         body: Type.Object(
           { name: Type.String({ minLength: 1, maxLength: 200 }), external_id: ExternalIdField },
           { additionalProperties: false },
@@ -43,24 +38,25 @@ export const walletRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       preHandler: tenantAuth(services, "read"),
       schema: {
+        summary: "List wallets with their balances",
+        operationId: "listWallets",
+        tags: ["Wallets"],
         querystring: Type.Object(
           {
             limit: Type.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE }),
             offset: Type.Integer({ minimum: 0, maximum: 1_000_000_000, default: 0 }),
-            search: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+            search: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: "Matches name or external_id" })),
           },
           { additionalProperties: false },
         ),
-        response: responses({
-          200: Type.Object({ accounts: Type.Array(Wallet), total: Type.Integer(), limit: Type.Integer(), offset: Type.Integer() }),
-        }),
+        response: responses({ 200: WalletPage }),
       },
     },
     async (request) => {
       const { limit, offset, search } = request.query;
       const page = await services.wallets.list(tenantOf(request), limit, offset, search);
       return {
-        accounts: page.wallets.map((entry) => walletView(currencies, entry.wallet, entry.accounts)),
+        accounts: page.wallets.map((entry) => walletListEntryView(currencies, entry.wallet, entry.accounts)),
         total: page.total,
         limit,
         offset,
@@ -73,7 +69,13 @@ export const walletRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       preHandler: tenantAuth(services, "read"),
       schema: {
-        params: Type.Object({ id: Type.String({ maxLength: 64 }) }, { additionalProperties: false }),
+        summary: "Get one wallet with its balances",
+        operationId: "getWallet",
+        tags: ["Wallets"],
+        params: Type.Object(
+          { id: Type.String({ maxLength: 64, description: "The wallet's wallet_id or id" }) },
+          { additionalProperties: false },
+        ),
         response: responses({ 200: Wallet }),
       },
     },
@@ -88,7 +90,13 @@ export const walletRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       preHandler: tenantAuth(services, "read"),
       schema: {
-        params: Type.Object({ id: Type.String({ maxLength: 64 }) }, { additionalProperties: false }),
+        summary: "List a wallet's deposits with their confirmations",
+        operationId: "listWalletDeposits",
+        tags: ["Deposits"],
+        params: Type.Object(
+          { id: Type.String({ maxLength: 64, description: "The wallet's wallet_id or id" }) },
+          { additionalProperties: false },
+        ),
         querystring: Type.Object(
           {
             status: Type.Optional(Type.Union([Type.Literal("pending"), Type.Literal("confirmed"), Type.Literal("dropped")])),
@@ -96,7 +104,7 @@ export const walletRoutes: FastifyPluginAsyncTypebox = async (app) => {
           },
           { additionalProperties: false },
         ),
-        response: responses({ 200: Type.Object({ deposits: Type.Array(Deposit) }) }),
+        response: responses({ 200: DepositList }),
       },
     },
     async (request) => {
@@ -111,8 +119,12 @@ export const walletRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       preHandler: tenantAuth(services, "read", "write"),
       schema: {
+        summary: "Get Wallet Balance (the specification's endpoint)",
+        description: "Names the wallet by wallet_id or external_id (wallet_id wins when both are given).",
+        operationId: "getWalletBalances",
+        tags: ["Wallets"],
         body: Type.Object(WalletIds, { additionalProperties: false }),
-        response: responses({ 200: Type.Object({ account: AccountSummary, balances: Type.Array(Balance) }) }),
+        response: responses({ 200: WalletBalances }),
       },
     },
     async (request) => {
@@ -125,7 +137,12 @@ export const walletRoutes: FastifyPluginAsyncTypebox = async (app) => {
     "/master/balances/",
     {
       preHandler: tenantAuth(services, "read"),
-      schema: { response: responses({ 200: Type.Object({ balances: Type.Array(Balance) }) }) },
+      schema: {
+        summary: "The tenant's master account balances",
+        operationId: "getMasterBalances",
+        tags: ["Wallets"],
+        response: responses({ 200: MasterBalances }),
+      },
     },
     async (request) => {
       const accounts = await services.wallets.masterAccounts(tenantOf(request));

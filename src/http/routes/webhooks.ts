@@ -1,39 +1,20 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
-import type { DeliveryRecord, WebhookEndpointRecord } from "../../store/store.js";
+import { newWebhookEndpointView, webhookDeliveryView, webhookEndpointView } from "../../services/views.js";
+import {
+  DeliveryStatus,
+  NewWebhookEndpoint,
+  Redelivery,
+  WebhookDeliveryList,
+  WebhookEndpointDeleted,
+  WebhookEndpointList,
+} from "../../wire/schemas.js";
 import { tenantAuth, tenantOf } from "../auth.js";
 import { onceOf, writtenValue } from "../idempotency.js";
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, responses } from "../schemas.js";
+import { DEFAULT_PAGE_SIZE, IdempotencyHeaders, MAX_PAGE_SIZE, responses } from "../schemas.js";
 
-const Endpoint = Type.Object({ id: Type.String(), url: Type.String(), created_at: Type.String() });
 const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) }, { additionalProperties: false });
-const DeliveryStatusField = Type.Union([Type.Literal("pending"), Type.Literal("delivered"), Type.Literal("failed")]);
-const Delivery = Type.Object({
-  event_id: Type.String(),
-  endpoint_id: Type.String(),
-  event_type: Type.String(),
-  status: DeliveryStatusField,
-  attempts: Type.Integer(),
-  next_attempt_at: Type.String(),
-  last_status_code: Type.Union([Type.Integer(), Type.Null()]),
-  last_error: Type.Union([Type.String(), Type.Null()]),
-  created_at: Type.String(),
-  delivered_at: Type.Union([Type.String(), Type.Null()]),
-});
-
-const endpointView = (endpoint: WebhookEndpointRecord) => ({ id: endpoint.id, url: endpoint.url, created_at: endpoint.createdAt });
-const deliveryView = (delivery: DeliveryRecord) => ({
-  event_id: delivery.eventId,
-  endpoint_id: delivery.endpointId,
-  event_type: delivery.eventType,
-  status: delivery.status,
-  attempts: delivery.attempts,
-  next_attempt_at: delivery.nextAttemptAt,
-  last_status_code: delivery.lastStatusCode,
-  last_error: delivery.lastError,
-  created_at: delivery.createdAt,
-  delivered_at: delivery.deliveredAt,
-});
+const tags = ["Webhooks"];
 
 /** Webhook endpoints, their deliveries, and redelivery of an event. */
 export const webhookRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -44,28 +25,42 @@ export const webhookRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       preHandler: tenantAuth(services, "write"),
       schema: {
+        summary: "Register a webhook endpoint (its signing secret is answered once)",
+        operationId: "createWebhook",
+        tags,
+        headers: IdempotencyHeaders,
         body: Type.Object({ url: Type.String({ minLength: 1, maxLength: 2048 }) }, { additionalProperties: false }),
-        response: responses({ 201: Type.Object({ ...Endpoint.properties, secret: Type.String() }) }),
+        response: responses({ 201: NewWebhookEndpoint }),
       },
     },
     async (request, reply) => {
       const endpoint = writtenValue(reply, await services.webhooks.create(tenantOf(request), request.body.url, onceOf(request)));
       // The secret is shown once, here; it signs every delivery to this endpoint.
-      return reply.status(201).send({ ...endpointView(endpoint), secret: endpoint.secret });
+      return reply.status(201).send(newWebhookEndpointView(endpoint));
     },
   );
 
   app.get(
     "/webhooks/",
-    { preHandler: tenantAuth(services, "read"), schema: { response: responses({ 200: Type.Object({ webhooks: Type.Array(Endpoint) }) }) } },
-    async (request) => ({ webhooks: (await services.webhooks.list(tenantOf(request))).map(endpointView) }),
+    {
+      preHandler: tenantAuth(services, "read"),
+      schema: { summary: "List webhook endpoints", operationId: "listWebhooks", tags, response: responses({ 200: WebhookEndpointList }) },
+    },
+    async (request) => ({ webhooks: (await services.webhooks.list(tenantOf(request))).map(webhookEndpointView) }),
   );
 
   app.delete(
     "/webhooks/:id/",
     {
       preHandler: tenantAuth(services, "write"),
-      schema: { params: IdParams, response: responses({ 200: Type.Object({ id: Type.String(), deleted: Type.Literal(true) }) }) },
+      schema: {
+        summary: "Delete a webhook endpoint",
+        operationId: "deleteWebhook",
+        tags,
+        headers: IdempotencyHeaders,
+        params: IdParams,
+        response: responses({ 200: WebhookEndpointDeleted }),
+      },
     },
     async (request, reply) => {
       const removed = writtenValue(reply, await services.webhooks.remove(tenantOf(request), request.params.id, onceOf(request)));
@@ -78,20 +73,23 @@ export const webhookRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       preHandler: tenantAuth(services, "read"),
       schema: {
+        summary: "List webhook deliveries",
+        operationId: "listWebhookDeliveries",
+        tags,
         querystring: Type.Object(
           {
-            status: Type.Optional(DeliveryStatusField),
+            status: Type.Optional(DeliveryStatus),
             limit: Type.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE }),
             offset: Type.Integer({ minimum: 0, maximum: 1_000_000_000, default: 0 }),
           },
           { additionalProperties: false },
         ),
-        response: responses({ 200: Type.Object({ deliveries: Type.Array(Delivery) }) }),
+        response: responses({ 200: WebhookDeliveryList }),
       },
     },
     async (request) => {
       const { status, limit, offset } = request.query;
-      return { deliveries: (await services.webhooks.deliveries(tenantOf(request), status, limit, offset)).map(deliveryView) };
+      return { deliveries: (await services.webhooks.deliveries(tenantOf(request), status, limit, offset)).map(webhookDeliveryView) };
     },
   );
 
@@ -99,7 +97,14 @@ export const webhookRoutes: FastifyPluginAsyncTypebox = async (app) => {
     "/webhooks/events/:id/redeliver/",
     {
       preHandler: tenantAuth(services, "write"),
-      schema: { params: IdParams, response: responses({ 200: Type.Object({ event_id: Type.String(), deliveries: Type.Integer() }) }) },
+      schema: {
+        summary: "Send an event again to every endpoint",
+        operationId: "redeliverEvent",
+        tags,
+        headers: IdempotencyHeaders,
+        params: IdParams,
+        response: responses({ 200: Redelivery }),
+      },
     },
     async (request, reply) => ({
       event_id: request.params.id,

@@ -1,13 +1,13 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
-import { balanceView, withdrawalView } from "../../services/views.js";
+import { balanceView, systemWithdrawalView, withdrawalView } from "../../services/views.js";
 import { walletLookup } from "../../services/wallets.js";
+import { SystemWithdrawalList, WithdrawalAnswer, WithdrawalLookup, WithdrawalStatus } from "../../wire/schemas.js";
 import { systemAuth, tenantAuth, tenantOf } from "../auth.js";
 import { onceOf, writtenValue } from "../idempotency.js";
-import { AmountField, Balance, CurrencyField, MAX_PAGE_SIZE, responses, WalletIds, Withdrawal } from "../schemas.js";
+import { AmountField, CurrencyField, IdempotencyHeaders, MAX_PAGE_SIZE, responses, WalletIds } from "../schemas.js";
 
 const WithdrawalParams = Type.Object({ id: Type.String({ maxLength: 64 }) }, { additionalProperties: false });
-const StatusField = Type.Union([Type.Literal("pending"), Type.Literal("completed"), Type.Literal("failed")]);
 
 /**
  * Tenants ask to withdraw and read the status; the operator's payout system (system key, scope
@@ -22,6 +22,10 @@ export const withdrawalRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       preHandler: tenantAuth(services, "write"),
       schema: {
+        summary: "Withdraw to a chain address: holds the funds until the payout reports",
+        operationId: "requestWithdrawal",
+        tags: ["Withdrawals"],
+        headers: IdempotencyHeaders,
         body: Type.Object(
           {
             ...WalletIds,
@@ -31,7 +35,7 @@ export const withdrawalRoutes: FastifyPluginAsyncTypebox = async (app) => {
           },
           { additionalProperties: false },
         ),
-        response: responses({ 201: Type.Object({ withdrawal: Withdrawal, balance: Balance }) }),
+        response: responses({ 201: WithdrawalAnswer }),
       },
     },
     async (request, reply) => {
@@ -48,7 +52,13 @@ export const withdrawalRoutes: FastifyPluginAsyncTypebox = async (app) => {
     "/withdrawals/:id/",
     {
       preHandler: tenantAuth(services, "read"),
-      schema: { params: WithdrawalParams, response: responses({ 200: Type.Object({ withdrawal: Withdrawal }) }) },
+      schema: {
+        summary: "Get a withdrawal",
+        operationId: "getWithdrawal",
+        tags: ["Withdrawals"],
+        params: WithdrawalParams,
+        response: responses({ 200: WithdrawalLookup }),
+      },
     },
     async (request) => ({ withdrawal: withdrawalView(currencies, await services.withdrawals.get(tenantOf(request), request.params.id)) }),
   );
@@ -58,25 +68,24 @@ export const withdrawalRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       preHandler: systemAuth(services, "withdrawals"),
       schema: {
+        summary: "The payout system's queue of withdrawals (system key)",
+        operationId: "listSystemWithdrawals",
+        tags: ["Payouts"],
         querystring: Type.Object(
           {
-            status: Type.Optional(StatusField),
+            status: Type.Optional(WithdrawalStatus),
             limit: Type.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE, default: 100 }),
             offset: Type.Integer({ minimum: 0, maximum: 1_000_000_000, default: 0 }),
           },
           { additionalProperties: false },
         ),
-        response: responses({
-          200: Type.Object({ withdrawals: Type.Array(Type.Intersect([Withdrawal, Type.Object({ tenant_id: Type.String() })])) }),
-        }),
+        response: responses({ 200: SystemWithdrawalList }),
       },
     },
     async (request) => {
       const { status = "pending", limit, offset } = request.query;
       const withdrawals = await services.withdrawals.list(status, limit, offset);
-      return {
-        withdrawals: withdrawals.map((withdrawal) => ({ ...withdrawalView(currencies, withdrawal), tenant_id: withdrawal.tenantId })),
-      };
+      return { withdrawals: withdrawals.map((withdrawal) => systemWithdrawalView(currencies, withdrawal)) };
     },
   );
 
@@ -85,6 +94,10 @@ export const withdrawalRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       preHandler: systemAuth(services, "withdrawals"),
       schema: {
+        summary: "Report a withdrawal's payout: completed posts the hold, failed voids it (system key)",
+        operationId: "reportWithdrawalResult",
+        tags: ["Payouts"],
+        headers: IdempotencyHeaders,
         params: WithdrawalParams,
         body: Type.Object(
           {
@@ -93,7 +106,7 @@ export const withdrawalRoutes: FastifyPluginAsyncTypebox = async (app) => {
           },
           { additionalProperties: false },
         ),
-        response: responses({ 200: Type.Object({ withdrawal: Withdrawal }) }),
+        response: responses({ 200: WithdrawalLookup }),
       },
     },
     async (request, reply) => {

@@ -210,7 +210,23 @@ const MIGRATIONS: readonly string[] = [
     count bigint NOT NULL
   ) WITH (fillfactor = 70);
   `,
+  // What a casino reconciles a transfer by (issue 11): the game's transaction_id and round, the
+  // deposit's tx_hash, the hold's or withdrawal's id. Earlier game transfers keep none: nothing
+  // linked them to their game transaction.
+  `
+  ALTER TABLE transfers ADD COLUMN reference text;
+  ALTER TABLE transfers ADD COLUMN round_id text;
+  UPDATE transfers SET reference = (SELECT d.tx_hash FROM deposits d WHERE d.transfer_id = coalesce(transfers.pending_id, transfers.id))
+    WHERE transfer_type = 'deposit';
+  UPDATE transfers SET reference = (SELECT h.id::text FROM holds h WHERE h.transfer_id = coalesce(transfers.pending_id, transfers.id))
+    WHERE transfer_type = 'hold';
+  UPDATE transfers SET reference = (SELECT w.id::text FROM withdrawals w WHERE w.transfer_id = coalesce(transfers.pending_id, transfers.id))
+    WHERE transfer_type = 'withdrawal';
+  `,
 ];
+
+/** How many migrations this build ships: readiness wants at least this many applied. */
+export const MIGRATION_COUNT = MIGRATIONS.length;
 
 const MIGRATION_LOCK = 7_340_211;
 

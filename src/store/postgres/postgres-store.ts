@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import pg from "pg";
 import type { ReplayAccount, ReplayTransfer } from "../../ledger/replay.js";
-import { type BatchItem, GroupCommitter, type Outcome } from "../group-commit.js";
+import { type BatchItem, type CommitObserver, GroupCommitter, type Outcome } from "../group-commit.js";
 import {
   type AccountRow,
   accountFromRow,
@@ -31,6 +31,7 @@ import {
   type TransferRow,
   tenantFromRow,
   transferFromRow,
+  transferValues,
   type WalletRow,
   type WebhookEndpointRow,
   type WithdrawalRow,
@@ -92,6 +93,7 @@ import {
 } from "../write-behind.js";
 import { copyRows } from "./copy.js";
 import { migrate } from "./migrations.js";
+import { PostgresOperator } from "./operator.js";
 import { PostgresRateLimits } from "./rate-limits.js";
 
 /**
@@ -138,7 +140,7 @@ const ACCOUNT_COLUMNS = `a.id, a.tenant_id, a.owner_kind, a.wallet_uuid, a.curre
   a.debits_posted::text AS debits_posted, a.credits_pending::text AS credits_pending, a.debits_pending::text AS debits_pending, a.version`;
 const WALLET_COLUMNS = "w.id, w.wallet_id, w.tenant_id, w.name, w.external_id, w.created_at, w.updated_at";
 const TRANSFER_COLUMNS = `t.id, t.tenant_id, t.currency, t.flag, t.debit_account_id, t.credit_account_id, t.amount::text AS amount,
-  t.pending_id, t.transfer_type, t.wallet_uuid, t.status, t.created_at`;
+  t.pending_id, t.transfer_type, t.wallet_uuid, t.status, t.created_at, t.reference, t.round_id`;
 const LOOKUP_COLUMN = { id: "w.id", wallet_id: "w.wallet_id", external_id: "w.external_id" } as const;
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -157,6 +159,7 @@ export class PostgresStore implements Store {
   readonly #pool: pg.Pool;
   readonly #committer: GroupCommitter<WriteTx, PrefetchRequest>;
   readonly rateLimits: PostgresRateLimits;
+  readonly operator: PostgresOperator;
 
   readonly #eventListeners = new Set<(tenantIds: ReadonlySet<string>) => void>();
   #listener: pg.Client | undefined;
@@ -168,6 +171,7 @@ export class PostgresStore implements Store {
   ) {
     this.#pool = pool;
     this.rateLimits = new PostgresRateLimits(pool);
+    this.operator = new PostgresOperator(pool);
     this.#committer = new GroupCommitter<WriteTx, PrefetchRequest>(
       (items) => this.#runBatch(items),
       BATCHES_IN_FLIGHT,
@@ -195,6 +199,10 @@ export class PostgresStore implements Store {
 
   get commitStats() {
     return this.#committer.stats;
+  }
+
+  observeCommits(observer: CommitObserver): () => void {
+    return this.#committer.observe(observer);
   }
 
   write<T>(work: (tx: WriteTx) => Promise<T>, prefetch?: PrefetchRequest): Promise<T> {
@@ -231,6 +239,7 @@ export class PostgresStore implements Store {
       await tx.flush();
       await tx.notifyEvents();
       await client.query("COMMIT");
+      this.#committer.eventsCommitted(tx.appendedEventTypes);
       return outcomes;
     } catch (error) {
       await client.query("ROLLBACK").catch(() => undefined);
@@ -401,6 +410,12 @@ export class PostgresStore implements Store {
       if (value === undefined) continue;
       values.push(value);
       where.push(`t.${column} = $${values.length}`);
+    }
+    const range = { ">=": filter.createdFrom, "<": filter.createdBefore };
+    for (const [operator, value] of Object.entries(range)) {
+      if (value === undefined) continue;
+      values.push(value);
+      where.push(`t.created_at ${operator} $${values.length}`);
     }
     const clause = where.join(" AND ");
     const page = await this.#pool.query(
@@ -857,25 +872,7 @@ class PostgresWriteTx extends WriteBehindTx implements WriteTx {
   }
 
   async #insertTransfers(transfers: TransferRecord[]): Promise<void> {
-    await copyRows(
-      this.#connection,
-      "transfers",
-      TRANSFER_INSERT_COLUMNS,
-      transfers.map((transfer) => [
-        transfer.id,
-        transfer.tenantId,
-        transfer.currency,
-        transfer.flag,
-        transfer.debitAccountId,
-        transfer.creditAccountId,
-        transfer.amount,
-        transfer.pendingId,
-        transfer.transferType,
-        transfer.walletUuid,
-        transfer.status,
-        transfer.createdAt,
-      ]),
-    );
+    await copyRows(this.#connection, "transfers", TRANSFER_INSERT_COLUMNS, transfers.map(transferValues));
   }
 
   async #insertEvents(events: EventRecord[]): Promise<void> {

@@ -198,7 +198,23 @@ const MIGRATIONS: readonly string[] = [
     WHERE flag = 'pending' AND status = 'posted'
       AND amount <> (SELECT r.amount FROM transfers r WHERE r.pending_id = transfers.id AND r.flag = 'post_pending');
   `,
+  // What a casino reconciles a transfer by (issue 11): the game's transaction_id and round, the
+  // deposit's tx_hash, the hold's or withdrawal's id. Earlier game transfers keep none: nothing
+  // linked them to their game transaction.
+  `
+  ALTER TABLE transfers ADD COLUMN reference TEXT;
+  ALTER TABLE transfers ADD COLUMN round_id TEXT;
+  UPDATE transfers SET reference = (SELECT d.tx_hash FROM deposits d WHERE d.transfer_id = coalesce(transfers.pending_id, transfers.id))
+    WHERE transfer_type = 'deposit';
+  UPDATE transfers SET reference = (SELECT h.id FROM holds h WHERE h.transfer_id = coalesce(transfers.pending_id, transfers.id))
+    WHERE transfer_type = 'hold';
+  UPDATE transfers SET reference = (SELECT w.id FROM withdrawals w WHERE w.transfer_id = coalesce(transfers.pending_id, transfers.id))
+    WHERE transfer_type = 'withdrawal';
+  `,
 ];
+
+/** How many migrations this build ships: readiness wants at least this many applied. */
+export const MIGRATION_COUNT = MIGRATIONS.length;
 
 export function migrate(db: Database.Database): void {
   db.exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)");

@@ -3,7 +3,7 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import type { ReplayAccount, ReplayTransfer } from "../../ledger/replay.js";
-import { type BatchItem, GroupCommitter, type Outcome } from "../group-commit.js";
+import { type BatchItem, type CommitObserver, GroupCommitter, type Outcome } from "../group-commit.js";
 import {
   type AccountRow,
   accountFromRow,
@@ -33,6 +33,7 @@ import {
   type TransferRow,
   tenantFromRow,
   transferFromRow,
+  transferValues,
   type WalletRow,
   type WebhookEndpointRow,
   type WithdrawalRow,
@@ -86,6 +87,7 @@ import type {
 import { type FlushRows, WriteBehindTx } from "../write-behind.js";
 import { Checkpointer } from "./checkpointer.js";
 import { migrate } from "./migrations.js";
+import { SqliteOperator } from "./operator.js";
 import { SqliteRateLimits } from "./rate-limits.js";
 
 // SQLite's LIKE ignores ASCII case, which is what a search box wants.
@@ -122,6 +124,7 @@ export class SqliteStore implements Store {
   readonly #eventListeners = new Set<(tenantIds: ReadonlySet<string>) => void>();
   readonly #checkpointer: Checkpointer;
   readonly rateLimits: SqliteRateLimits;
+  readonly operator: SqliteOperator;
 
   constructor(readonly file: string) {
     mkdirSync(dirname(file), { recursive: true });
@@ -134,6 +137,7 @@ export class SqliteStore implements Store {
     this.#committer = new GroupCommitter<WriteTx>((items) => this.#runBatch(items));
     this.#statements = prepareReads(this.#reader);
     this.rateLimits = new SqliteRateLimits(`${file}.rate-limits`);
+    this.operator = new SqliteOperator(this.#reader, (statement) => this.#direct(statement));
   }
 
   async close(): Promise<void> {
@@ -147,6 +151,10 @@ export class SqliteStore implements Store {
 
   get commitStats() {
     return this.#committer.stats;
+  }
+
+  observeCommits(observer: CommitObserver): () => void {
+    return this.#committer.observe(observer);
   }
 
   /** Reads are in-process here and cost microseconds: the work reads what it needs itself. */
@@ -182,6 +190,7 @@ export class SqliteStore implements Store {
       if (db.inTransaction) db.exec("ROLLBACK");
       throw error;
     }
+    this.#committer.eventsCommitted(tx.appendedEventTypes);
     this.#checkpointer.request();
     if (tx.appendedTenants.size > 0) for (const listener of this.#eventListeners) listener(tx.appendedTenants);
     return outcomes;
@@ -299,12 +308,17 @@ export class SqliteStore implements Store {
     if (filter.status) where.push("t.status = @status");
     if (filter.transferType) where.push("t.transfer_type = @transferType");
     if (filter.currency) where.push("t.currency = @currency");
+    // created_at is toISOString text, so the same form compares in time order.
+    if (filter.createdFrom) where.push("t.created_at >= @createdFrom");
+    if (filter.createdBefore) where.push("t.created_at < @createdBefore");
     const clause = where.join(" AND ");
     const parameters = {
       ...filter,
       status: filter.status ?? null,
       transferType: filter.transferType ?? null,
       currency: filter.currency ?? null,
+      createdFrom: filter.createdFrom ?? null,
+      createdBefore: filter.createdBefore ?? null,
     };
     const rows = this.#reader
       .prepare(`SELECT t.*, r.amount AS posted_part FROM ${HISTORY_FROM} WHERE ${clause} ORDER BY t.seq DESC LIMIT @limit OFFSET @offset`)
@@ -599,22 +613,7 @@ class SqliteWriteTx extends WriteBehindTx implements WriteTx {
     const { statements } = this;
     // Positional parameters: a batch inserts thousands of these rows, and binding by name costs
     // a property lookup per column.
-    for (const transfer of rows.transfers) {
-      statements.insertTransfer.run(
-        transfer.id,
-        transfer.tenantId,
-        transfer.currency,
-        transfer.flag,
-        transfer.debitAccountId,
-        transfer.creditAccountId,
-        transfer.amount.toString(),
-        transfer.pendingId,
-        transfer.transferType,
-        transfer.walletUuid,
-        transfer.status,
-        transfer.createdAt,
-      );
-    }
+    for (const transfer of rows.transfers) statements.insertTransfer.run(transferValues(transfer));
     for (const event of rows.events) {
       statements.insertEvent.run(event.tenantId, event.seq, event.id, event.type, event.walletUuid, event.payload, event.createdAt);
     }

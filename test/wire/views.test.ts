@@ -1,0 +1,305 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import type { TSchema } from "typebox";
+import { CurrencyRegistry, DEFAULT_CURRENCIES } from "../../src/ledger/currencies.js";
+import type { BatchOutcome } from "../../src/services/batches.js";
+import type { GameResult } from "../../src/services/games.js";
+import * as views from "../../src/services/views.js";
+import type {
+  AccountRecord,
+  DeliveryRecord,
+  DepositRecord,
+  HoldRecord,
+  TransferRecord,
+  WalletRecord,
+  WebhookEndpointRecord,
+  WithdrawalRecord,
+} from "../../src/store/store.js";
+import { EVENT_SCHEMAS, EVENT_TYPES, EventPayload } from "../../src/wire/events.js";
+import * as wire from "../../src/wire/schemas.js";
+import { wireProblem } from "../contract.js";
+
+/**
+ * One source of truth for the wire format (DESIGN 2): every view of src/services/views.ts
+ * returns exactly what its schema in src/wire/ names. The schemas are checked closed here, so
+ * a property added to a view and not to its schema fails this test (Fastify's serializer
+ * would otherwise drop it from HTTP answers without a word, while webhooks kept it).
+ */
+
+const currencies = new CurrencyRegistry(DEFAULT_CURRENCIES);
+const at = "2024-06-11T10:00:00.000Z";
+const uuid = (n: number) => `0190a1b2-c3d4-7e5f-8a9b-${String(n).padStart(12, "0")}`;
+
+const wallet: WalletRecord = {
+  id: uuid(1),
+  walletId: "w_abcdefghijkl",
+  tenantId: uuid(2),
+  name: "Player 12345",
+  externalId: "player-12345",
+  createdAt: at,
+  updatedAt: at,
+};
+
+const account: AccountRecord = {
+  id: uuid(3),
+  currency: "USDTTRC20",
+  debitsMustNotExceedCredits: true,
+  creditsPosted: 500_000_000n,
+  debitsPosted: 100_000_000n,
+  creditsPending: 100_000_000n,
+  debitsPending: 0n,
+  tenantId: wallet.tenantId,
+  ownerKind: "wallet",
+  walletUuid: wallet.id,
+  version: 4,
+};
+
+const transfer: TransferRecord = {
+  id: uuid(4),
+  tenantId: wallet.tenantId,
+  currency: "USDTTRC20",
+  flag: "posted",
+  debitAccountId: uuid(5),
+  creditAccountId: account.id,
+  amount: 25_500_000n,
+  pendingId: null,
+  transferType: "to_sub",
+  walletUuid: wallet.id,
+  status: "posted",
+  createdAt: at,
+  reference: "tx-1",
+  roundId: null,
+};
+
+const deposit: DepositRecord = {
+  id: uuid(6),
+  tenantId: wallet.tenantId,
+  walletUuid: wallet.id,
+  currency: "USDTTRC20",
+  txHash: "t2",
+  amount: 100_000_000n,
+  confirmations: 3,
+  status: "pending",
+  transferId: uuid(7),
+  createdAt: at,
+  updatedAt: at,
+};
+
+const hold: HoldRecord = {
+  id: uuid(8),
+  tenantId: wallet.tenantId,
+  walletUuid: wallet.id,
+  currency: "USDTTRC20",
+  amount: 30_000_000n,
+  capturedAmount: 10_000_000n,
+  status: "posted",
+  transferId: uuid(9),
+  reference: "order-1",
+  expiresAt: at,
+  createdAt: at,
+  updatedAt: at,
+};
+
+const withdrawal: WithdrawalRecord = {
+  id: uuid(10),
+  tenantId: wallet.tenantId,
+  walletUuid: wallet.id,
+  currency: "BTC",
+  amount: 2_500_000n,
+  address: "bc1qexample",
+  status: "completed",
+  transferId: uuid(11),
+  txHash: "b-out-1",
+  createdAt: at,
+  updatedAt: at,
+};
+
+const game: GameResult = {
+  transaction: {
+    transactionId: "bet-1001",
+    kind: "bet",
+    status: "completed",
+    currency: "USDTTRC20",
+    amount: 10_000_000n,
+    roundId: "round-77",
+    referenceId: null,
+    createdAt: at,
+  },
+  account,
+  betNotFound: false,
+};
+
+const endpoint: WebhookEndpointRecord = {
+  id: uuid(12),
+  tenantId: wallet.tenantId,
+  url: "https://casino.example/wallet-events",
+  secret: "whsec_0123456789",
+  createdAt: at,
+  disabledAt: null,
+};
+
+const delivery: DeliveryRecord = {
+  eventId: uuid(13),
+  endpointId: endpoint.id,
+  tenantId: wallet.tenantId,
+  eventType: "transfer.posted",
+  status: "failed",
+  attempts: 3,
+  nextAttemptAt: at,
+  lastStatusCode: 503,
+  lastError: "answered 503",
+  createdAt: at,
+  deliveredAt: null,
+};
+
+const batchOutcomes: BatchOutcome[] = [
+  { status: "ok", value: { kind: "transfer", transfer } },
+  { status: "ok", value: { kind: "game", game } },
+  { status: "failed", error: { code: "insufficient_funds", message: "Insufficient funds", details: { available_balance: "0.00" } } },
+];
+
+/** Each view, with the outputs it gives for the fixtures and the schema they must match. */
+const CASES: Record<keyof typeof views, { schema: TSchema; outputs: () => unknown[] }> = {
+  balanceView: { schema: wire.Balance, outputs: () => [views.balanceView(currencies, account)] },
+  accountSummaryView: { schema: wire.AccountSummary, outputs: () => [views.accountSummaryView(wallet)] },
+  walletView: {
+    schema: wire.Wallet,
+    outputs: () => [views.walletView(currencies, wallet, [account]), views.walletView(currencies, wallet, [])],
+  },
+  walletListEntryView: {
+    schema: wire.WalletListEntry,
+    outputs: () => [
+      views.walletListEntryView(currencies, wallet, [account]),
+      views.walletListEntryView(currencies, wallet, [{ ...account, creditsPending: 0n }]),
+      views.walletListEntryView(currencies, wallet, []),
+    ],
+  },
+  transferView: { schema: wire.Transfer, outputs: () => [views.transferView(currencies, transfer)] },
+  emptyBalanceView: { schema: wire.Balance, outputs: () => [views.emptyBalanceView(currencies, "ETH")] },
+  gameView: {
+    schema: wire.GameAnswer,
+    outputs: () => [
+      views.gameView(currencies, game),
+      views.gameView(currencies, { ...game, account: null }),
+      views.gameView(currencies, { ...game, account: null, transaction: { ...game.transaction, currency: "" } }),
+    ],
+  },
+  holdView: {
+    schema: wire.Hold,
+    outputs: () => [views.holdView(currencies, hold), views.holdView(currencies, { ...hold, reference: null })],
+  },
+  withdrawalView: { schema: wire.Withdrawal, outputs: () => [views.withdrawalView(currencies, withdrawal)] },
+  depositView: { schema: wire.Deposit, outputs: () => [views.depositView(currencies, deposit)] },
+  systemWithdrawalView: { schema: wire.SystemWithdrawal, outputs: () => [views.systemWithdrawalView(currencies, withdrawal)] },
+  webhookEndpointView: { schema: wire.WebhookEndpoint, outputs: () => [views.webhookEndpointView(endpoint)] },
+  newWebhookEndpointView: { schema: wire.NewWebhookEndpoint, outputs: () => [views.newWebhookEndpointView(endpoint)] },
+  webhookDeliveryView: {
+    schema: wire.WebhookDelivery,
+    outputs: () => [views.webhookDeliveryView(delivery), views.webhookDeliveryView({ ...delivery, status: "delivered", deliveredAt: at })],
+  },
+  batchResultView: {
+    schema: wire.BatchMovementResult,
+    outputs: () => batchOutcomes.map((outcome, index) => views.batchResultView(currencies, outcome, index)),
+  },
+  eventPayloadView: {
+    schema: EventPayload,
+    outputs: () => [
+      views.eventPayloadView(currencies, {
+        id: uuid(14),
+        type: "deposit.pending",
+        createdAt: at,
+        tenantId: wallet.tenantId,
+        wallet,
+        account,
+        transfer,
+        deposit,
+      }),
+      views.eventPayloadView(currencies, {
+        id: uuid(15),
+        type: "deposit.confirmed",
+        createdAt: at,
+        tenantId: wallet.tenantId,
+        wallet: null,
+        account,
+      }),
+      views.eventPayloadView(currencies, {
+        id: uuid(16),
+        type: "hold.captured",
+        createdAt: at,
+        tenantId: wallet.tenantId,
+        wallet,
+        account,
+        transfer: { ...transfer, transferType: "hold", amount: 10_000_000n },
+        released: { ...transfer, transferType: "hold", status: "voided", amount: 20_000_000n },
+      }),
+    ],
+  },
+};
+
+describe("views match their wire schemas exactly", () => {
+  it("has a case for every view, so a new view cannot skip this test", () => {
+    const exported = Object.entries(views)
+      .filter(([, value]) => typeof value === "function")
+      .map(([name]) => name)
+      .sort();
+    assert.deepEqual(Object.keys(CASES).sort(), exported);
+  });
+
+  for (const [name, { schema, outputs }] of Object.entries(CASES)) {
+    it(`${name} sends no property its schema lacks, and every one it names`, () => {
+      for (const output of outputs()) {
+        const problem = wireProblem(schema, JSON.parse(JSON.stringify(output)));
+        assert.equal(problem, undefined, `${name} returned ${JSON.stringify(output)}`);
+      }
+    });
+  }
+
+  it("catches a property added to a view only (the check has teeth)", () => {
+    const balance = views.balanceView(currencies, account);
+    assert.equal(wireProblem(wire.Balance, balance), undefined);
+    assert.match(
+      String(wireProblem(wire.Balance, { ...balance, frozen_amount: "0.00" })),
+      /additionalProperties|must NOT have additional properties/,
+    );
+    assert.match(String(wireProblem(wire.Wallet, { ...views.walletView(currencies, wallet, [account]), tier: "gold" })), /additional/);
+    // Nested objects are closed too.
+    const nested = { ...views.walletView(currencies, wallet, [account]) };
+    nested.balances = [{ ...balance, frozen_amount: "0.00" } as typeof balance];
+    assert.match(String(wireProblem(wire.Wallet, nested)), /additional/);
+  });
+
+  it("writes amounts as the decimal strings the schema's pattern names", () => {
+    assert.deepEqual(views.balanceView(currencies, account), {
+      currency: "USDTTRC20",
+      amount: "500.00",
+      pending_amount: "100.00",
+      available_balance: "400.00",
+    });
+    assert.match(String(wireProblem(wire.Balance, { ...views.balanceView(currencies, account), amount: "500" })), /pattern/);
+    assert.match(String(wireProblem(wire.Balance, { ...views.balanceView(currencies, account), amount: 500 })), /string/);
+  });
+
+  it("builds every event type's payload as the webhooks document names it", () => {
+    assert.equal(EVENT_TYPES.length, 14);
+    for (const type of EVENT_TYPES) {
+      const shapeOf = type.startsWith("deposit.")
+        ? { transfer, deposit }
+        : type === "hold.captured"
+          ? {
+              transfer: { ...transfer, transferType: "hold" as const },
+              released: { ...transfer, transferType: "hold" as const, status: "voided" as const },
+            }
+          : { transfer };
+      const payload = views.eventPayloadView(currencies, {
+        id: uuid(20),
+        type,
+        createdAt: at,
+        tenantId: wallet.tenantId,
+        wallet,
+        account,
+        ...shapeOf,
+      });
+      assert.equal(wireProblem(EVENT_SCHEMAS[type], JSON.parse(JSON.stringify(payload))), undefined, type);
+    }
+  });
+});
