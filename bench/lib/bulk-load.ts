@@ -93,6 +93,8 @@ async function depositWallet(tx: WriteTx, tenantId: string, chainKey: AccountKey
     walletUuid: wallet.id,
     status: "posted",
     createdAt: now,
+    reference: null,
+    roundId: null,
   });
   await tx.saveDeposit({
     id: randomUUID(),
