@@ -28,6 +28,8 @@ export interface WalletServerOptions {
   workers?: number;
   /** Writes a V8 CPU profile per process into this directory when the server stops. */
   cpuProfileDir?: string | undefined;
+  /** More settings for the server (e.g. the stream caps), on top of the benchmark's own. */
+  env?: Record<string, string>;
 }
 
 export async function startWalletServer(options: WalletServerOptions): Promise<ServerProcess> {
@@ -37,6 +39,7 @@ export async function startWalletServer(options: WalletServerOptions): Promise<S
     WORKERS: String(options.workers ?? 1),
     LOG_LEVEL: "warn",
     RATE_LIMIT_PER_MINUTE: "100000000",
+    ...options.env,
   });
 }
 

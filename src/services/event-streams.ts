@@ -63,7 +63,7 @@ const FAN_OUT_WAIT_MS = 1000;
  * read still has a few MB of kernel socket buffer to fill, and filling thousands of them is
  * seconds of work that would otherwise come before everything else.
  */
-const SLICE_MS = Number(process.env.X_SLICE_MS ?? 1);
+const SLICE_MS = 0.25;
 /**
  * The share of the process's time a hub lets its streams' writes take while it has more to hand
  * out: after a fan-out that kept the scheduler busy for T ms, the hub reads again after
@@ -265,7 +265,7 @@ class DeliveryScheduler {
     this.#queue.add(item);
     if (!this.#scheduled) {
       this.#scheduled = true;
-      setImmediate(this.#run);
+      (process.env.X_TIMEOUT ? setTimeout(this.#run, 0) : setImmediate(this.#run));
     }
   }
 
@@ -290,7 +290,7 @@ class DeliveryScheduler {
     this.busyMs += performance.now() - started;
     if (this.#queue.size > 0 && !this.#scheduled) {
       this.#scheduled = true;
-      setImmediate(this.#run);
+      (process.env.X_TIMEOUT ? setTimeout(this.#run, 0) : setImmediate(this.#run));
     }
   };
 }
@@ -312,8 +312,8 @@ class TenantHub {
   #unsubscribe: (() => void) | undefined;
   #poll: NodeJS.Timeout | undefined;
   #heartbeat: NodeJS.Timeout | undefined;
-  /** Passes built since the window last changed, by position, wallet filter and framing. */
-  #passes = new Map<string, Pass>();
+  /** Passes built since the window last changed: by wallet filter and framing, then by position. */
+  #passes = new Map<string, Map<number, Pass>>();
   /** Streams still taking the page just read, and what to call once none is. */
   readonly #serving = new Set<LiveStream>();
   #served: (() => void) | undefined;
@@ -444,9 +444,13 @@ class TenantHub {
    * The next write of a stream at `cursor` (the caller checked `cursor >= floor`): its frames
    * after the cursor, up to PASS_BYTES. Streams at the same position share it.
    */
-  pass(cursor: number, walletUuid: string | undefined, chunked: boolean): Pass {
-    const key = `${cursor}/${walletUuid ?? ""}/${chunked ? "c" : "p"}`;
-    let pass = this.#passes.get(key);
+  pass(cursor: number, walletUuid: string | undefined, chunked: boolean, group: string): Pass {
+    let passes = this.#passes.get(group);
+    if (!passes) {
+      passes = new Map();
+      this.#passes.set(group, passes);
+    }
+    let pass = passes.get(cursor);
     if (pass) return pass;
     const frames: Buffer[] = [];
     let bytes = 0;
@@ -460,7 +464,7 @@ class TenantHub {
     // Everything up to the head is in the window: having passed it all, the stream is at the head.
     const next = index === this.#window.length ? Math.max(cursor, this.head) : (this.#window[index - 1] as WindowEntry).seq;
     pass = { bytes: frames.length > 0 ? onTheWire(frames, bytes, chunked) : undefined, next };
-    this.#passes.set(key, pass);
+    passes.set(cursor, pass);
     return pass;
   }
 
@@ -493,6 +497,8 @@ export class LiveStream implements Runnable {
   /** Events of the last catch-up read not written yet, and where the cursor goes once they are. */
   #pending: EventRecord[] = [];
   #pendingEnd = 0;
+  /** Streams with the same wallet filter and framing at the same position share their passes. */
+  #group: string | undefined;
 
   constructor(
     private readonly hub: TenantHub,
@@ -577,7 +583,8 @@ export class LiveStream implements Runnable {
       void this.#catchUp();
       return;
     }
-    const pass = this.hub.pass(this.cursor, this.walletUuid, this.#sink.chunked);
+    this.#group ??= `${this.walletUuid ?? ""}/${this.#sink.chunked ? "chunked" : "plain"}`;
+    const pass = this.hub.pass(this.cursor, this.walletUuid, this.#sink.chunked, this.#group);
     this.cursor = pass.next;
     if (pass.bytes) this.#write(pass.bytes);
   }

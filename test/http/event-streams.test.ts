@@ -208,6 +208,12 @@ describe("slow consumers", () => {
         const answer = await call(test.app, "POST", "/batches/", { key: test.tenant.apiKey, body: { movements } });
         assert.equal(answer.status, 200, JSON.stringify(answer.body));
         batches += 1;
+        // At the server's pace: the reading stream has everything so far (or the paused one is gone).
+        await until(
+          "the reading stream to keep up",
+          () => reader.events.length >= batches * 1000 || stats().disconnected[reason] > 0,
+          30_000,
+        );
         if (reason === "stalled") await new Promise((resolve) => setTimeout(resolve, 100));
       }
       const last = await test.services.events.lastSeq(test.tenant.tenantId);

@@ -109,17 +109,28 @@ function lastEventId(header: string | string[] | undefined): number | undefined 
  */
 function responseSink(raw: ServerResponse, log: { info(object: object, message: string): void }): StreamSink {
   const socket = raw.socket;
+  // Writes complete in order: once as many have completed as were made, nothing waits. One
+  // callback for all of them, so that a write allocates nothing of ours.
+  let made = 0;
+  let completed = 0;
+  let flushed: (() => void) | undefined;
+  const written = () => {
+    completed += 1;
+    if (completed === made && flushed) {
+      const call = flushed;
+      flushed = undefined;
+      call();
+    }
+  };
   return {
     chunked: raw.chunkedEncoding,
-    write(bytes, flushed) {
+    write(bytes, onFlushed) {
       // A response that is ending or gone takes nothing more; its close event ends the stream.
       if (!socket || socket.destroyed || raw.writableEnded || raw.destroyed) return true;
-      let waiting = false;
-      socket.write(bytes, () => {
-        if (waiting) flushed();
-      });
+      made += 1;
+      socket.write(bytes, written);
       if (socket.writableLength === 0) return true;
-      waiting = true;
+      flushed = onFlushed;
       return false;
     },
     disconnect(reason) {
