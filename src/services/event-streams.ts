@@ -265,7 +265,7 @@ class DeliveryScheduler {
     this.#queue.add(item);
     if (!this.#scheduled) {
       this.#scheduled = true;
-      (process.env.X_TIMEOUT ? setTimeout(this.#run, 0) : setImmediate(this.#run));
+      process.env.X_TIMEOUT ? setTimeout(this.#run, 0) : setImmediate(this.#run);
     }
   }
 
@@ -290,7 +290,7 @@ class DeliveryScheduler {
     this.busyMs += performance.now() - started;
     if (this.#queue.size > 0 && !this.#scheduled) {
       this.#scheduled = true;
-      (process.env.X_TIMEOUT ? setTimeout(this.#run, 0) : setImmediate(this.#run));
+      process.env.X_TIMEOUT ? setTimeout(this.#run, 0) : setImmediate(this.#run);
     }
   };
 }
