@@ -33,7 +33,9 @@ const CHROMIUM_ARGS = [
 ];
 /** Where the screenshot goes; DASHBOARD_SCREENSHOT=docs/dashboard.png refreshes the README's. */
 const SCREENSHOT = process.env.DASHBOARD_SCREENSHOT ?? join(tmpdir(), "wallet-dashboard.png");
-const PORT = 40_000 + Math.floor(Math.random() * 10_000);
+// Below Linux's ephemeral range (32768-60999), so no outgoing connection of another test holds it;
+// each file draws from a band of its own.
+const PORT = 20_000 + Math.floor(Math.random() * 1000);
 const BASE_URL = `http://127.0.0.1:${PORT}`;
 const WAIT_MS = 15_000;
 

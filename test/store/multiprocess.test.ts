@@ -8,7 +8,9 @@ import { openStore } from "../../src/store/open.js";
 import { createTestDatabase, TEST_STORE, type TestDatabase } from "../helpers.js";
 import { openStream } from "../sse.js";
 
-const PORTS = [41_000 + Math.floor(Math.random() * 2000), 43_000 + Math.floor(Math.random() * 2000)];
+// Below Linux's ephemeral range (32768-60999), so no outgoing connection of another test holds it;
+// each file draws from a band of its own.
+const PORTS = [22_000 + Math.floor(Math.random() * 1000), 23_000 + Math.floor(Math.random() * 1000)];
 
 function startServer(databaseUrl: string, port: number, workers: number): ChildProcess {
   return spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
