@@ -1,4 +1,4 @@
-import { execFileSync, fork } from "node:child_process";
+import { fork } from "node:child_process";
 import { connect, type Socket } from "node:net";
 import { setPriority } from "node:os";
 import { fileURLToPath } from "node:url";
@@ -62,7 +62,6 @@ export function startStreamClients(url: string, apiKey: string): StreamClients {
   // In production the clients are other machines; here they share the cores with the server and
   // the load generator, so they run at a lower priority and take what is left.
   if (child.pid !== undefined) setPriority(child.pid, CLIENT_NICENESS);
-  if (child.pid !== undefined && process.env.X_PIN) execFileSync("taskset", ["-pc", process.env.X_PIN, String(child.pid)]);
   const waiting = new Map<number, (value: unknown) => void>();
   let next = 0;
   child.on("message", (message: { id: number; result: unknown }) => {

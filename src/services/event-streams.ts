@@ -20,10 +20,9 @@ import { AppError } from "./errors.js";
  *   sequence number, so nothing is missed and nothing is sent twice.
  * - Nothing outlives the streams: the last stream of a tenant to close drops its hub (commit
  *   subscription, poll and heartbeat timers, window).
- * - Stream writes are the process's lowest priority: they run in slices of SLICE_MS between other
- *   work (DeliveryScheduler), and a hub reads again only after a pause that keeps its streams'
- *   writes to about STREAM_SHARE of the time, so streams cannot starve commits and reads; under
- *   load, a commit's events reach thousands of streams tens of milliseconds later, in fewer writes.
+ * - Stream writes are the process's lowest priority: they run in slices of SLICE_MS, at most one
+ *   per millisecond, between other work (DeliveryScheduler), so streams cannot starve commits and
+ *   reads; with thousands of streams, a commit reaches them within a few hundred milliseconds.
  */
 
 export interface StreamLimits {
@@ -58,20 +57,18 @@ const PASS_BYTES = 32 * 1024;
 /** The longest a hub waits for its streams to take a page before reading the next one anyway. */
 const FAN_OUT_WAIT_MS = 1000;
 /**
- * Writing to streams runs in slices of at most this long, one per turn of the event loop, so that
- * requests and commits keep being served however many streams there are: a client that does not
- * read still has a few MB of kernel socket buffer to fill, and filling thousands of them is
- * seconds of work that would otherwise come before everything else.
+ * Writing to streams runs in slices of at most this long, and the next slice comes on a timer, a
+ * millisecond later at the earliest, after whatever else arrived meanwhile: however many streams
+ * there are, their writes take at most about a fifth of the process's time while requests and
+ * commits wait, each step of a request (each database answer) waits at most one slice, and the
+ * kernel gets thousands of socket writes spread out rather than in one burst. A client that does
+ * not read still has a few MB of kernel socket buffer to fill, and filling thousands of them is
+ * seconds of work that would otherwise come before everything else. The cost is latency: with
+ * thousands of streams, a commit reaches the last of them a few hundred milliseconds later; and
+ * since a hub reads again only once its streams have taken the last read, commits that arrive
+ * meanwhile go out together, in fewer, larger writes.
  */
 const SLICE_MS = 0.25;
-/**
- * The share of the process's time a hub lets its streams' writes take while it has more to hand
- * out: after a fan-out that kept the scheduler busy for T ms, the hub reads again after
- * T × (1 − share) / share at the earliest. Each write to a socket costs a few µs of kernel time, so
- * with thousands of streams commits are handed out in fewer, larger writes instead of taking
- * the whole process; with a few streams T is tiny and nothing waits.
- */
-const STREAM_SHARE = Number(process.env.X_SHARE ?? 0.25);
 const HEARTBEAT = Buffer.from(": heartbeat\n\n");
 const CRLF = Buffer.from("\r\n");
 
@@ -250,22 +247,20 @@ interface Runnable {
 }
 
 /**
- * Stream work waiting its turn, first come first served. Each turn of the event loop runs it for
- * at most SLICE_MS; the rest waits for the next turn, after whatever else (requests, commits,
- * database answers) arrived meanwhile.
+ * Stream work waiting its turn, first come first served, run for at most SLICE_MS at a time; the
+ * rest waits for the next slice, on a timer, after whatever else (requests, commits, database
+ * answers) arrived meanwhile.
  */
 class DeliveryScheduler {
   readonly #queue = new Set<Runnable>();
   #scheduled = false;
   #deadline = 0;
-  /** Milliseconds spent running stream work so far. */
-  busyMs = 0;
 
   schedule(item: Runnable): void {
     this.#queue.add(item);
     if (!this.#scheduled) {
       this.#scheduled = true;
-      process.env.X_TIMEOUT ? setTimeout(this.#run, 0) : setImmediate(this.#run);
+      setTimeout(this.#run, 0);
     }
   }
 
@@ -280,17 +275,15 @@ class DeliveryScheduler {
 
   readonly #run = () => {
     this.#scheduled = false;
-    const started = performance.now();
-    this.#deadline = started + SLICE_MS;
+    this.#deadline = performance.now() + SLICE_MS;
     for (const item of this.#queue) {
       this.#queue.delete(item);
       item.run();
       if (!this.hasTime()) break;
     }
-    this.busyMs += performance.now() - started;
     if (this.#queue.size > 0 && !this.#scheduled) {
       this.#scheduled = true;
-      process.env.X_TIMEOUT ? setTimeout(this.#run, 0) : setImmediate(this.#run);
+      setTimeout(this.#run, 0);
     }
   };
 }
@@ -378,12 +371,8 @@ class TenantHub {
         for (const event of events) this.#window.push({ seq: event.seq, walletUuid: event.walletUuid, frame: sseFrame(event) });
         this.#passes.clear();
         this.head = events[events.length - 1]?.seq ?? this.head;
-        const busyBefore = this.registry.scheduler.busyMs;
         await this.#fanOut();
         this.#trim();
-        // Never longer than the poll: past that, readers would rather have the events than the share.
-        const pause = Math.min(POLL_MS, ((this.registry.scheduler.busyMs - busyBefore) * (1 - STREAM_SHARE)) / STREAM_SHARE);
-        if (pause >= 1 && !this.#dropped) await new Promise((resolve) => setTimeout(resolve, pause));
         if (events.length === HUB_PAGE) this.#again = true;
       } while (this.#again && !this.#dropped);
     } catch {
