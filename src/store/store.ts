@@ -1,3 +1,4 @@
+import type { AccountKey, OwnerKind } from "../ledger/account-keys.js";
 import type { LedgerAccount } from "../ledger/accounts.js";
 import type { ReplayAccount, ReplayTransfer, TransferFlag } from "../ledger/replay.js";
 import type { CommitObserver, CommitStats } from "./group-commit.js";
@@ -13,7 +14,6 @@ import type { PrefetchRequest } from "./write-behind.js";
  */
 
 export type Scope = "read" | "write" | "deposits" | "withdrawals";
-export type OwnerKind = "wallet" | "master" | "chain";
 export type TransferType = "to_sub" | "to_master" | "deposit" | "bet" | "win" | "rollback" | "hold" | "withdrawal";
 export type TransferStatus = "posted" | "pending" | "voided";
 export type DepositStatus = "pending" | "confirmed" | "dropped";
@@ -123,12 +123,7 @@ export interface WalletRecord {
 /** Names a wallet the way the API does; wallet_id wins over external_id (the specification). */
 export type WalletLookup = { by: "id"; value: string } | { by: "wallet_id"; value: string } | { by: "external_id"; value: string };
 
-export interface AccountKey {
-  tenantId: string;
-  ownerKind: OwnerKind;
-  walletUuid: string | null;
-  currency: string;
-}
+export type { AccountKey, OwnerKind };
 
 export interface AccountRecord extends LedgerAccount, AccountKey {
   /** Grows by one with every change of the account: consumers order balance updates by it. */
