@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# The whole test suite: type-check, lint, then every test on the SQLite store, then the store
-# suites (HTTP, CLI, store) again on PostgreSQL: one contract suite, two stores.
+# The whole test suite: type-check, lint, the structure rules of src/ (no import cycle, no file
+# over 400 lines), then every test on the SQLite store, then the store suites (HTTP, CLI, store)
+# again on PostgreSQL: one contract suite, two stores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 npx tsc --noEmit
 npx biome check .
+node scripts/check-structure.mjs
 
 run() { node --import tsx --test --test-concurrency=2 "$@"; }
 

@@ -12,3 +12,8 @@ export function uuidv7(now = Date.now()): string {
   const time = now.toString(16).padStart(12, "0");
   return `${time.slice(0, 8)}-${time.slice(8, 12)}-7${random.slice(15)}`;
 }
+
+const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Whether `text` has a UUID's form (any version, either case): what every stored id has. */
+export const isUuid = (text: string): boolean => UUID_PATTERN.test(text);

@@ -4,9 +4,8 @@ import { AggregatorRegistry } from "prom-client";
 import { type Config, loadConfig } from "./config.js";
 import { buildApp } from "./http/app.js";
 import { startMetricsListener } from "./http/metrics-listener.js";
-import { createServices } from "./services/services.js";
+import { createRuntime, migrate } from "./runtime.js";
 import { storeLocation } from "./store/location.js";
-import { openStore } from "./store/open.js";
 
 /**
  * Starts the server. With WORKERS=N above 1 the primary process migrates the database once,
@@ -24,7 +23,7 @@ else await runServer();
 
 async function runPrimary(count: number): Promise<void> {
   // Migrating here, once, keeps N workers from racing to create the schema.
-  await (await openStore(config.databaseUrl)).close();
+  await migrate(config);
   let stopping = false;
   // With METRICS_PORT the primary serves /metrics for all its workers, summed (metrics.ts).
   const aggregator = config.metricsPort === undefined ? undefined : new AggregatorRegistry();
@@ -54,19 +53,20 @@ async function runPrimary(count: number): Promise<void> {
 }
 
 async function runServer(): Promise<void> {
-  const store = await openStore(config.databaseUrl);
-  const services = await createServices(store, config);
-  const app = await buildApp({ services, config, logger: { level: config.logLevel } });
+  const runtime = await createRuntime(config);
+  const app = await buildApp({ services: runtime.services, config, logger: { level: config.logLevel } });
   const shutdown = async (signal: string) => {
     app.log.info({ signal }, "shutting down");
-    // Closing the server first lets requests in flight finish and commit before the store closes.
+    // Closing the server first lets requests in flight finish and commit before the workers
+    // stop and the store closes.
     await app.close();
-    await store.close();
+    await runtime.close();
     process.exit(0);
   };
   process.once("SIGTERM", () => void shutdown("SIGTERM"));
   process.once("SIGINT", () => void shutdown("SIGINT"));
   await app.listen({ port: config.port, host: config.host });
+  runtime.start({ log: app.log, onDeliveryAttempt: app.metrics.webhookAttempt });
   if (cluster.isPrimary) {
     const address = app.server.address();
     const port = typeof address === "object" && address !== null ? address.port : config.port;

@@ -8,9 +8,9 @@ import type { FastifyInstance, LightMyRequestResponse } from "fastify";
 import pg from "pg";
 import { type Config, loadConfig } from "../src/config.js";
 import { buildApp } from "../src/http/app.js";
-import { createServices, type Services } from "../src/services/services.js";
-import { verifyLedger } from "../src/services/verify.js";
-import { openStore } from "../src/store/open.js";
+import { createRuntime, type Runtime } from "../src/runtime.js";
+import type { Services } from "../src/services/services.js";
+import type { Store } from "../src/store/store.js";
 import { Contract, installStrictResponses } from "./contract.js";
 
 /**
@@ -83,6 +83,8 @@ export interface Tenant {
 export interface TestApp {
   app: FastifyInstance;
   services: Services;
+  /** The composition root's store, for tests that look at it or tamper with it behind the use cases. */
+  store: Store;
   config: Config;
   databaseUrl: string;
   tenant: Tenant;
@@ -95,9 +97,8 @@ export async function startApp(overrides: Partial<Config> = {}): Promise<TestApp
   const database = await createTestDatabase();
   const databaseUrl = database.url;
   const config = { ...loadConfig({}), databaseUrl, ...overrides };
-  const store = await openStore(config.databaseUrl);
-  const services = await createServices(store, config);
-  const app = await buildApp({ services, config });
+  const { app, runtime } = await startServer(config);
+  const { services, store } = runtime;
   const offContract = installStrictResponses(app);
   const newTenant = (name = "Test Casino") => services.credentials.createTenant(name);
   const tenant = await newTenant();
@@ -105,6 +106,7 @@ export async function startApp(overrides: Partial<Config> = {}): Promise<TestApp
   return {
     app,
     services,
+    store,
     config,
     databaseUrl,
     tenant,
@@ -114,13 +116,25 @@ export async function startApp(overrides: Partial<Config> = {}): Promise<TestApp
       await app.close();
       // Every test file ends with a ledger that verifies, history reconciling with balances
       // included: a use case that wrote a wrong row fails the file that made it.
-      const verified = await verifyLedger(store);
-      await store.close();
+      const verified = await services.verify();
+      await runtime.close();
       await database.drop();
       if (!verified.ok) throw new Error(`the ledger does not verify after this test file: ${JSON.stringify(verified.problems)}`);
       if (offContract.length > 0) throw new Error(`answers off their schemas in this test file:\n${offContract.join("\n")}`);
     },
   };
+}
+
+/**
+ * The server as main.ts assembles it, on `config`: the composition root, the app on its use
+ * cases, and the workers started with the app's logger and metrics. Close the app, then the
+ * runtime.
+ */
+export async function startServer(config: Config): Promise<{ app: FastifyInstance; runtime: Runtime }> {
+  const runtime = await createRuntime(config);
+  const app = await buildApp({ services: runtime.services, config });
+  runtime.start({ log: app.log, onDeliveryAttempt: app.metrics.webhookAttempt });
+  return { app, runtime };
 }
 
 export interface CallOptions {

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import Database from "better-sqlite3";
 import pg from "pg";
 import { copyRows } from "../../src/store/postgres/copy.js";
-import { EVENT_INSERT_COLUMNS, positionalInsertSql, TRANSFER_INSERT_COLUMNS } from "../../src/store/sql.js";
+import { EVENTS, TRANSFERS } from "../../src/store/tables.js";
 import type { BenchDatabase } from "./database.js";
 import { median, round, waitForQuiet } from "./load.js";
 import { log } from "./report.js";
@@ -13,8 +13,8 @@ import { log } from "./report.js";
  * transfers and events the batches just wrote through the API, and writes copies of them (new
  * ids and sequence numbers, same contents) into the same database, with the account updates, in
  * one durable transaction per round: the same rows and indexes, and the same database size, as
- * a batch request. The service's own bulk paths are used: positional INSERTs on SQLite, COPY on
- * PostgreSQL.
+ * a batch request. The rows are written in the tables' column order (src/store/tables.ts): one
+ * prepared INSERT per row on SQLite, COPY on PostgreSQL, as the service's bulk path does.
  */
 
 export interface StorageFloor {
@@ -42,11 +42,11 @@ function sqliteRounds(file: string, size: number, rounds: number): number[] {
     db.pragma("synchronous = FULL");
     db.pragma("foreign_keys = ON");
     const transfers = db
-      .prepare(`SELECT ${TRANSFER_INSERT_COLUMNS.join(", ")} FROM transfers ORDER BY seq DESC LIMIT ?`)
+      .prepare(`SELECT ${TRANSFERS.columns.join(", ")} FROM transfers ORDER BY seq DESC LIMIT ?`)
       .raw()
       .all(size) as (string | null)[][];
     const events = db
-      .prepare(`SELECT ${EVENT_INSERT_COLUMNS.join(", ")} FROM events ORDER BY seq DESC LIMIT ?`)
+      .prepare(`SELECT ${EVENTS.columns.join(", ")} FROM events ORDER BY seq DESC LIMIT ?`)
       .raw()
       .all(size) as (string | number | null)[][];
     const accounts = db.prepare("SELECT id, credits_posted, debits_posted, version FROM accounts WHERE version > 0").raw().all() as [
@@ -55,8 +55,8 @@ function sqliteRounds(file: string, size: number, rounds: number): number[] {
       string,
       number,
     ][];
-    const insertTransfer = db.prepare(positionalInsertSql("transfers", TRANSFER_INSERT_COLUMNS));
-    const insertEvent = db.prepare(positionalInsertSql("events", EVENT_INSERT_COLUMNS));
+    const insertTransfer = db.prepare(TRANSFERS.insertSql("sqlite"));
+    const insertEvent = db.prepare(EVENTS.insertSql("sqlite"));
     const updateAccount = db.prepare("UPDATE accounts SET credits_posted = ?, debits_posted = ?, version = ? WHERE id = ?");
     let nextSeq = (db.prepare("SELECT max(seq) AS seq FROM events").get() as { seq: number }).seq;
     const secondsEach: number[] = [];
@@ -85,14 +85,14 @@ async function postgresRounds(url: string, size: number, rounds: number): Promis
     const text = (columns: readonly string[]) => columns.map((column) => `${column}::text`).join(", ");
     const transfers = (
       await client.query({
-        text: `SELECT ${text(TRANSFER_INSERT_COLUMNS)} FROM transfers ORDER BY seq DESC LIMIT $1`,
+        text: `SELECT ${text(TRANSFERS.columns)} FROM transfers ORDER BY seq DESC LIMIT $1`,
         values: [size],
         rowMode: "array",
       })
     ).rows as (string | null)[][];
     const events = (
       await client.query({
-        text: `SELECT ${text(EVENT_INSERT_COLUMNS)} FROM events ORDER BY seq DESC LIMIT $1`,
+        text: `SELECT ${text(EVENTS.columns)} FROM events ORDER BY seq DESC LIMIT $1`,
         values: [size],
         rowMode: "array",
       })
@@ -106,14 +106,14 @@ async function postgresRounds(url: string, size: number, rounds: number): Promis
       await client.query("BEGIN");
       await copyRows(
         client,
-        "transfers",
-        TRANSFER_INSERT_COLUMNS,
+        TRANSFERS.name,
+        TRANSFERS.columns,
         transfers.map((row) => [randomUUID(), ...row.slice(1)]),
       );
       await copyRows(
         client,
-        "events",
-        EVENT_INSERT_COLUMNS,
+        EVENTS.name,
+        EVENTS.columns,
         events.map((row) => {
           nextSeq += 1;
           return [row[0] ?? null, String(nextSeq), randomUUID(), ...row.slice(3)];

@@ -1,9 +1,8 @@
 import { parseArgs } from "node:util";
 import { loadConfig } from "../config.js";
+import { createRuntime } from "../runtime.js";
 import { AppError } from "../services/errors.js";
-import { createServices, type Services } from "../services/services.js";
-import { verifyLedger } from "../services/verify.js";
-import { openStore } from "../store/open.js";
+import type { Services } from "../services/services.js";
 import type { Scope } from "../store/store.js";
 
 /**
@@ -40,8 +39,8 @@ const COMMANDS: Record<string, Command> = {
   "api-keys create": async ({ credentials }, { tenant, scopes }) =>
     ok(keyView(await credentials.createApiKey(required(tenant, "--tenant"), scopeList(required(scopes, "--scopes"))))),
   "api-keys revoke": async ({ credentials }, { id }) => ok(await credentials.revokeApiKey(required(id, "--id"))),
-  "tenants list": async ({ store }) => {
-    const tenants = await store.operator.listTenants();
+  "tenants list": async ({ operator }) => {
+    const tenants = await operator.listTenants();
     return ok({
       tenants: tenants.map((tenant) => ({
         tenant_id: tenant.id,
@@ -52,17 +51,17 @@ const COMMANDS: Record<string, Command> = {
     });
   },
   // Never a secret or its hash: ids, scopes and dates only.
-  "api-keys list": async ({ store }, { tenant }) => {
-    const tenantId = await existingTenant(store, tenant);
-    const keys = await store.operator.listApiKeys(tenantId);
+  "api-keys list": async ({ operator }, { tenant }) => {
+    const tenantId = required(tenant, "--tenant");
+    const keys = await operator.listApiKeys(tenantId);
     return ok({
       tenant_id: tenantId,
       api_keys: keys.map((key) => ({ id: key.id, scopes: key.scopes, created_at: key.createdAt, revoked_at: key.revokedAt })),
     });
   },
-  "clients list": async ({ store }, { tenant }) => {
-    const tenantId = await existingTenant(store, tenant);
-    const clients = await store.operator.listClients(tenantId);
+  "clients list": async ({ operator }, { tenant }) => {
+    const tenantId = required(tenant, "--tenant");
+    const clients = await operator.listClients(tenantId);
     return ok({
       tenant_id: tenantId,
       clients: clients.map((client) => ({ client_id: client.clientId, scopes: client.scopes, created_at: client.createdAt })),
@@ -74,26 +73,20 @@ const COMMANDS: Record<string, Command> = {
   },
   "system-keys create": async ({ credentials }, { scopes }) =>
     ok(keyView(await credentials.createSystemKey(scopeList(required(scopes, "--scopes"))))),
-  "tenants set-policy": async ({ store }, { tenant, "unknown-rollback": policy }) => {
+  "tenants set-policy": async ({ operator }, { tenant, "unknown-rollback": policy }) => {
     const tenantId = required(tenant, "--tenant");
     if (policy !== "succeed" && policy !== "not_found")
       throw new AppError("invalid_request", "--unknown-rollback must be succeed or not_found");
-    if (!(await store.setUnknownRollbackPolicy(tenantId, policy))) throw new AppError("not_found", "Tenant not found");
+    await operator.setUnknownRollbackPolicy(tenantId, policy);
     return ok({ tenant_id: tenantId, unknown_rollback: policy });
   },
-  verify: async ({ store }) => {
-    const report = await verifyLedger(store);
+  verify: async (services) => {
+    const report = await services.verify();
     return { output: report, exitCode: report.ok ? 0 : 1 };
   },
 };
 
 const keyView = (key: { id: string; apiKey: string }) => ({ id: key.id, api_key: key.apiKey });
-
-async function existingTenant(store: Services["store"], tenant: string | undefined): Promise<string> {
-  const tenantId = required(tenant, "--tenant");
-  if (!(await store.findTenant(tenantId))) throw new AppError("not_found", "Tenant not found");
-  return tenantId;
-}
 
 function required(value: string | undefined, flag: string): string {
   if (value === undefined || value === "") throw new AppError("invalid_request", `${flag} is required`);
@@ -132,14 +125,15 @@ async function run(argv: string[]): Promise<number> {
   const { help: _help, ...options } = values;
   const command = COMMANDS[positionals.join(" ")];
   if (!command) throw new AppError("invalid_request", `unknown command: ${positionals.join(" ") || "(none)"}`, { usage: USAGE });
-  const config = loadConfig();
-  const store = await openStore(config.databaseUrl);
+  // The server's composition root, without its background workers: a command sweeps nothing
+  // and sends no webhook.
+  const runtime = await createRuntime(loadConfig());
   try {
-    const { output, exitCode } = await command(await createServices(store, config), options);
+    const { output, exitCode } = await command(runtime.services, options);
     process.stdout.write(`${JSON.stringify(output)}\n`);
     return exitCode;
   } finally {
-    await store.close();
+    await runtime.close();
   }
 }
 

@@ -2,8 +2,6 @@ import { Ajv } from "ajv";
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
 import type { Config } from "../config.js";
 import type { Services } from "../services/services.js";
-import { Sweeper } from "../services/sweeper.js";
-import { DEFAULT_DISPATCHER_OPTIONS, type DispatcherOptions, WebhookDispatcher } from "../services/webhook-dispatcher.js";
 import { installJsonParser } from "./bodies.js";
 import { clientErrorHandler, frameworkErrors, installErrorHandling, MAX_PARAM_LENGTH } from "./errors.js";
 import { installInputRules } from "./input.js";
@@ -34,23 +32,14 @@ declare module "fastify" {
 
 type AppConfig = Pick<
   Config,
-  | "bodyLimitBytes"
-  | "rateLimitPerMinute"
-  | "batchBodyLimitBytes"
-  | "sweepIntervalMs"
-  | "webhookBackoffBaseMs"
-  | "webhookRetryHours"
-  | "webhookTimeoutMs"
-  | "webhookPollIntervalMs"
-  | "webhookAllowHttp"
-  | "webhookAllowedTargets"
-  | "webhookResolveHost"
-  | "metricsToken"
-  | "metricsPort"
-  | "metricsHost"
-  | "publicUrl"
+  "bodyLimitBytes" | "rateLimitPerMinute" | "batchBodyLimitBytes" | "metricsToken" | "metricsPort" | "metricsHost" | "publicUrl"
 >;
 
+/**
+ * The HTTP layer: plugins and routes over the use cases. It builds nothing that outlives a
+ * request except its metrics; the store, the use cases and the background workers come from
+ * the composition root (src/runtime.ts), which the caller closes after the app.
+ */
 export interface AppOptions {
   services: Services;
   config: AppConfig;
@@ -69,17 +58,6 @@ function validatorCompiler() {
   return ({ schema, httpPart }: { schema: object; httpPart?: string }) => (httpPart === "querystring" ? coercing : strict).compile(schema);
 }
 
-function dispatcherOptions(config: AppConfig): DispatcherOptions {
-  return {
-    ...DEFAULT_DISPATCHER_OPTIONS,
-    pollIntervalMs: config.webhookPollIntervalMs,
-    backoffBaseMs: config.webhookBackoffBaseMs,
-    retryWindowMs: config.webhookRetryHours * 3_600_000,
-    timeoutMs: config.webhookTimeoutMs,
-    targets: { allowHttp: config.webhookAllowHttp, allowedTargets: config.webhookAllowedTargets, resolveHost: config.webhookResolveHost },
-  };
-}
-
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: options.logger ?? false,
@@ -96,7 +74,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.decorateRequest("authentication", null);
   // First, so that every answer carries its request id and every log line its tenant.
   installRequestIds(app, options.services);
-  const metrics = installMetrics(app, options.services, options.config);
+  installMetrics(app, options.services, options.config);
   app.setValidatorCompiler(validatorCompiler());
   installErrorHandling(app, { onInvariantBroken: options.onInvariantBroken ?? (() => process.exit(70)) });
   installJsonParser(app);
@@ -118,19 +96,5 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(healthRoutes);
   await app.register(oauthMetadataRoutes);
   await app.register(metricsRoutes);
-  const sweeper = new Sweeper(options.services, options.config.sweepIntervalMs, app.log);
-  const dispatcher = new WebhookDispatcher(
-    options.services.store,
-    { ...dispatcherOptions(options.config), onAttempt: metrics.webhookAttempt },
-    app.log,
-  );
-  app.addHook("onReady", async () => {
-    sweeper.start();
-    dispatcher.start();
-  });
-  app.addHook("onClose", async () => {
-    sweeper.stop();
-    await dispatcher.stop();
-  });
   return app;
 }

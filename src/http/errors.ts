@@ -1,8 +1,15 @@
 import { STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from "fastify";
 import { InvariantError } from "../ledger/assert.js";
 import { AppError, type ErrorCode } from "../services/errors.js";
+
+declare module "fastify" {
+  interface FastifyContextConfig {
+    /** What a route naming one resource answers for an id that names nothing (see `answerMalformedIdsAsUnknown`). */
+    notFound?: string;
+  }
+}
 
 /** The longest path parameter the router matches; every id the service issues is far shorter. */
 export const MAX_PARAM_LENGTH = 128;
@@ -95,7 +102,10 @@ export interface ErrorHandlingOptions {
 
 export function installErrorHandling(app: FastifyInstance, options: ErrorHandlingOptions): void {
   const routes = new RouteTable();
-  app.addHook("onRoute", (route) => routes.add(route.method, route.url));
+  app.addHook("onRoute", (route) => {
+    routes.add(route.method, route.url);
+    answerMalformedIdsAsUnknown(route);
+  });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const known = toErrorBody(error);
@@ -126,6 +136,34 @@ export function installErrorHandling(app: FastifyInstance, options: ErrorHandlin
     return reply.status(404).send(errorBody("not_found", `No route ${request.method} ${path}`));
   });
 }
+
+/**
+ * A route naming one resource declares the form of its id (src/http/schemas.ts) and, in
+ * `config.notFound`, what it answers for an id that names nothing. A malformed id names nothing
+ * either, so it gets that answer, and at the point an unknown one gets it: after the route's
+ * credential check, so a caller without one is told 401 as before. Fastify validates before the
+ * preHandlers run, so such a route keeps its validation error (attachValidation) and answers it
+ * itself: any other problem before the credential check, as on every route, a malformed id after.
+ */
+function answerMalformedIdsAsUnknown(route: RouteOptions): void {
+  const notFound = route.config?.notFound;
+  if (notFound === undefined) return;
+  route.attachValidation = true;
+  route.preHandler = [refuseInvalidInput, ...[route.preHandler ?? []].flat(), refuseMalformedId(notFound)];
+}
+
+/** An id that does not have its form: the first problem Ajv found in the path is its pattern. */
+const isMalformedId = (error: FastifyRequest["validationError"]) =>
+  error?.validationContext === "params" && error.validation[0]?.keyword === "pattern";
+
+async function refuseInvalidInput(request: FastifyRequest): Promise<void> {
+  if (request.validationError && !isMalformedId(request.validationError)) throw request.validationError;
+}
+
+const refuseMalformedId = (message: string) =>
+  async function refuseMalformedId(request: FastifyRequest): Promise<void> {
+    if (request.validationError) throw new AppError("not_found", message);
+  };
 
 const pathOf = (request: FastifyRequest) => request.url.split("?")[0] ?? "/";
 

@@ -63,7 +63,7 @@ export class Metrics {
    */
   constructor(services: Services, processMetrics: boolean, onScrapeError: (error: unknown) => void) {
     const registers = [this.registry];
-    const { store } = services;
+    const { operator } = services;
     this.#httpRequests = new Counter({
       name: "wallet_http_requests_total",
       help: "HTTP requests answered, by method, route pattern and status",
@@ -94,7 +94,7 @@ export class Metrics {
       help: "Pieces of work waiting for the next database transaction",
       registers,
       collect() {
-        this.set(store.commitStats.queued);
+        this.set(operator.commitStats.queued);
       },
     });
     this.#movements = new Counter({
@@ -126,7 +126,7 @@ export class Metrics {
       registers,
       async collect() {
         try {
-          this.set(await withTimeout(store.operator.pendingDeliveries(), SCRAPE_QUERY_TIMEOUT_MS, "the database did not answer in time"));
+          this.set(await withTimeout(operator.pendingDeliveries(), SCRAPE_QUERY_TIMEOUT_MS, "the database did not answer in time"));
         } catch (error) {
           onScrapeError(error);
           this.set(Number.NaN);
@@ -151,7 +151,7 @@ export class Metrics {
       labelNames: ["state"] as const,
       registers,
       collect() {
-        const use = store.operator.poolUse();
+        const use = operator.poolUse();
         if (!use) return;
         this.set({ state: "total" }, use.total);
         this.set({ state: "idle" }, use.idle);
@@ -160,7 +160,7 @@ export class Metrics {
     });
     if (processMetrics) collectDefaultMetrics({ register: this.registry });
 
-    this.close = store.observeCommits({
+    this.close = operator.observeCommits({
       batchFinished: (items, seconds) => {
         commitItems.observe(items);
         commitDuration.observe(seconds);

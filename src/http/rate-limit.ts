@@ -1,7 +1,7 @@
 import rateLimit, { type FastifyRateLimitStore, type FastifyRateLimitStoreCtor, normalizeIP } from "@fastify/rate-limit";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { AppError } from "../services/errors.js";
-import { SharedRateLimiter } from "../services/rate-limiter.js";
+import type { SharedRateLimiter } from "../services/rate-limiter.js";
 import type { Services } from "../services/services.js";
 import { authenticationOf } from "./auth.js";
 
@@ -50,7 +50,7 @@ async function rateLimitKey(services: Services, request: FastifyRequest): Promis
 }
 
 export async function installRateLimit(app: FastifyInstance, services: Services, maxPerMinute: number): Promise<void> {
-  const limiter = new SharedRateLimiter(services.store.rateLimits);
+  const limiter = services.rateLimits;
   await app.register(rateLimit, {
     max: maxPerMinute,
     timeWindow: RATE_LIMIT_WINDOW_MS,

@@ -16,7 +16,12 @@ export interface AccountKey {
   currency: string;
 }
 
-export const masterKey = (tenantId: string, currency: string): AccountKey => ({ tenantId, ownerKind: "master", walletUuid: null, currency });
+export const masterKey = (tenantId: string, currency: string): AccountKey => ({
+  tenantId,
+  ownerKind: "master",
+  walletUuid: null,
+  currency,
+});
 
 export const walletKey = (wallet: { tenantId: string; id: string }, currency: string): AccountKey => ({
   tenantId: wallet.tenantId,

@@ -1,10 +1,10 @@
 import type { CurrencyRegistry } from "../ledger/currencies.js";
-import type { WalletLookup, WriteTx } from "../store/store.js";
-import type { PrefetchRequest } from "../store/write-behind.js";
+import type { PrefetchRequest, WalletLookup, WriteTx } from "../store/store.js";
 import { AppError, invalidFields } from "./errors.js";
-import type { GameResult, GameService } from "./games.js";
+import type { GameService } from "./games.js";
 import type { Idempotency, Once, Written } from "./idempotency.js";
 import { walletPrefetch } from "./movements.js";
+import type { BatchOutcome, MovementError } from "./results.js";
 import type { TransferService } from "./transfers.js";
 
 /**
@@ -34,20 +34,6 @@ export interface BatchMovement {
   betTransactionId?: string | undefined;
   group?: string | undefined;
 }
-
-/** A movement's error as plain data: outcomes are stored for Idempotency-Key replays. */
-export interface MovementError {
-  code: AppError["code"];
-  message: string;
-  details: Record<string, unknown>;
-}
-
-export type BatchOutcome =
-  | {
-      status: "ok";
-      value: { kind: "transfer"; transfer: Awaited<ReturnType<TransferService["moveIn"]>> } | { kind: "game"; game: GameResult };
-    }
-  | { status: "failed" | "skipped"; error: MovementError };
 
 const plain = (error: AppError): MovementError => ({ code: error.code, message: error.message, details: error.details });
 

@@ -1,5 +1,6 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
 import { errors as joseErrors, jwtVerify, SignJWT } from "jose";
+import { isUuid } from "../ids.js";
 import type { Scope, Store } from "../store/store.js";
 import { AppError } from "./errors.js";
 
@@ -72,7 +73,7 @@ export class CredentialService {
   }
 
   async createApiKey(tenantId: string, scopes: readonly Scope[]) {
-    if (!(await this.store.findTenant(tenantId))) throw new AppError("not_found", "Tenant not found");
+    if (!isUuid(tenantId) || !(await this.store.findTenant(tenantId))) throw new AppError("not_found", "Tenant not found");
     assertScopes(scopes, TENANT_SCOPES);
     return this.#insertKey(tenantId, scopes, "wk");
   }
@@ -108,7 +109,8 @@ export class CredentialService {
   }
 
   async revokeApiKey(id: string) {
-    if (!(await this.store.revokeApiKey(id, new Date().toISOString()))) throw new AppError("not_found", "API key not found");
+    // The id comes from a command line: one without a key id's form names no key.
+    if (!isUuid(id) || !(await this.store.revokeApiKey(id, new Date().toISOString()))) throw new AppError("not_found", "API key not found");
     return { id, revoked: true as const };
   }
 

@@ -1,4 +1,6 @@
-import { uuidv7 } from "../ids.js";
+import { isUuid, uuidv7 } from "../ids.js";
+import { chainKey, masterKey, walletKey } from "../ledger/account-keys.js";
+import { assert } from "../ledger/assert.js";
 import type { Currency, CurrencyRegistry } from "../ledger/currencies.js";
 import { type DepositStep, depositStep, statusAfter } from "../ledger/deposits.js";
 import type { AccountKey, AccountRecord, DepositRecord, EventType, Store, TransferRecord, WalletLookup, WriteTx } from "../store/store.js";
@@ -6,7 +8,6 @@ import { AppError, walletNotFound } from "./errors.js";
 import { recordEvent } from "./events.js";
 import type { Idempotency, Once, Written } from "./idempotency.js";
 import { move, parseMoney, resolvePending } from "./movements.js";
-import { masterKey, walletKey } from "./transfers.js";
 
 export interface DepositReportRequest {
   tenantId: string;
@@ -25,8 +26,6 @@ export interface DepositView {
   currency: Currency;
 }
 
-const chainKey = (tenantId: string, currency: string): AccountKey => ({ tenantId, ownerKind: "chain", walletUuid: null, currency });
-
 /**
  * Blockchain deposits, reported by the operator's chain watcher with a system key. The money
  * comes from the tenant's chain account (the outside world, which may go negative) so every
@@ -41,7 +40,8 @@ export class DepositService {
 
   async report(request: DepositReportRequest, once?: Once): Promise<Written<DepositView>> {
     const { currency, amount } = parseMoney(this.currencies, request.currency, request.amount);
-    if (!(await this.store.findTenant(request.tenantId))) throw new AppError("not_found", "Tenant not found");
+    // The tenant comes from the body, not from a credential: one without a tenant id's form names none.
+    if (!isUuid(request.tenantId) || !(await this.store.findTenant(request.tenantId))) throw new AppError("not_found", "Tenant not found");
     const final = request.status === "confirmed" || request.confirmations >= currency.requiredConfirmations;
     return this.idempotency.write(once, async (tx) => {
       const wallet = request.lookup && (await tx.findWallet(request.tenantId, request.lookup));
@@ -69,7 +69,7 @@ export class DepositService {
       const type = eventOf(step, existing, next);
       if (type) {
         const [account] = applied.account ? [applied.account] : await tx.openAccounts([credit]);
-        if (!account) throw new Error("store opened no account");
+        assert(account !== undefined, "the store opens the account it is asked for");
         await recordEvent(tx, this.currencies, {
           type,
           tenantId: request.tenantId,
@@ -111,7 +111,7 @@ export class DepositService {
       case "post_pending":
       case "void_pending": {
         const pending = existing?.transferId ? await tx.findTransfer(existing.transferId) : undefined;
-        if (!pending) throw new Error(`pending deposit ${existing?.id} has no transfer`);
+        assert(pending !== undefined, `pending deposit ${existing?.id} has its transfer`);
         const outcome = step === "post_pending" ? "post" : "void";
         const resolved = await resolvePending(tx, pending, outcome);
         return { transferId: pending.id, account: resolved.credit, transfer: resolved.transfer };

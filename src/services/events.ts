@@ -1,4 +1,5 @@
 import { uuidv7 } from "../ids.js";
+import { assert } from "../ledger/assert.js";
 import type { CurrencyRegistry } from "../ledger/currencies.js";
 import type { AccountRecord, DepositRecord, EventRecord, EventType, Store, TransferRecord, WalletRecord, WriteTx } from "../store/store.js";
 import { DEFAULT_STREAM_LIMITS, EventStreams, type StreamLimits } from "./event-streams.js";
@@ -39,7 +40,7 @@ export async function recordEvent(tx: WriteTx, currencies: CurrencyRegistry, inp
 /** The wallet a record belongs to, read inside the transaction (holds and withdrawals keep its id). */
 export async function walletById(tx: WriteTx, tenantId: string, walletUuid: string): Promise<WalletRecord> {
   const wallet = await tx.findWallet(tenantId, { by: "id", value: walletUuid });
-  if (!wallet) throw new Error(`wallet ${walletUuid} of tenant ${tenantId} is missing`);
+  assert(wallet !== undefined, `wallet ${walletUuid} of tenant ${tenantId} exists`);
   return wallet;
 }
 

@@ -1,11 +1,12 @@
 import { createHash } from "node:crypto";
+import { masterKey, walletKey } from "../ledger/account-keys.js";
 import type { CurrencyRegistry } from "../ledger/currencies.js";
 import type { AccountRecord, GameKind, GameTransactionRecord, Store, WalletLookup, WalletRecord, WriteTx } from "../store/store.js";
 import { AppError, invalidFields, walletNotFound } from "./errors.js";
 import { recordEvent } from "./events.js";
 import { decodeResult, encodeResult, type Idempotency, type Once, type Written } from "./idempotency.js";
-import { findCurrency, move, parseMoney, walletPrefetch } from "./movements.js";
-import { masterKey, walletKey } from "./transfers.js";
+import { findCurrency, move, parseMoney, stakeAccounts, walletPrefetch } from "./movements.js";
+import type { GameResult } from "./results.js";
 
 /**
  * Bets, wins and rollbacks, with the rules game aggregators expect of a seamless wallet:
@@ -23,18 +24,6 @@ export interface GameRequest {
   amount?: string | number | undefined;
   /** For wins and rollbacks: the bet's transaction_id. */
   betTransactionId?: string | undefined;
-}
-
-/** What a game call answers; stored with the transaction and replayed on a repeat. */
-export interface GameResult {
-  transaction: Pick<
-    GameTransactionRecord,
-    "transactionId" | "kind" | "status" | "currency" | "amount" | "roundId" | "referenceId" | "createdAt"
-  >;
-  /** The wallet's account in that currency after the call; null if it has never been opened. */
-  account: AccountRecord | null;
-  /** Set when a rollback named an unknown bet and the tenant's policy is to answer 404. */
-  betNotFound: boolean;
 }
 
 export class GameService {
@@ -72,14 +61,10 @@ export class GameService {
     const prior = await priorAnswer(tx, request, fingerprint);
     if (prior) return prior;
     const moved = await move(tx, {
-      tenantId: request.tenantId,
-      currency,
-      debit: walletKey(wallet, currency.code),
-      credit: masterKey(request.tenantId, currency.code),
+      ...stakeAccounts(wallet, currency),
       amount,
       phase: "posted",
       transferType: "bet",
-      walletUuid: wallet.id,
       reference: request.transactionId,
       roundId: request.roundId,
     });

@@ -1,11 +1,11 @@
 import { uuidv7 } from "../ids.js";
+import { assert } from "../ledger/assert.js";
 import type { CurrencyRegistry } from "../ledger/currencies.js";
 import type { AccountRecord, HoldRecord, Store, WalletLookup, WriteTx } from "../store/store.js";
 import { AppError, invalidFields, walletNotFound } from "./errors.js";
 import { recordEvent, walletById } from "./events.js";
 import type { Idempotency, Once, Written } from "./idempotency.js";
-import { move, parseMoney, resolvePending } from "./movements.js";
-import { masterKey, walletKey } from "./transfers.js";
+import { move, parseMoney, resolvePending, stakeAccounts } from "./movements.js";
 
 /**
  * Holds are TigerBeetle's two-phase transfers: funds leave the wallet's available balance at
@@ -50,14 +50,10 @@ export class HoldService {
       if (!wallet) throw walletNotFound();
       const holdId = uuidv7();
       const moved = await move(tx, {
-        tenantId: request.tenantId,
-        currency,
-        debit: walletKey(wallet, currency.code),
-        credit: masterKey(request.tenantId, currency.code),
+        ...stakeAccounts(wallet, currency),
         amount,
         phase: "pending",
         transferType: "hold",
-        walletUuid: wallet.id,
         reference: holdId,
       });
       const now = new Date();
@@ -101,8 +97,18 @@ export class HoldService {
     return this.idempotency.write(once, async (tx) => this.#resolve(tx, await this.#pendingHold(tx, tenantId, id, "voided"), "voided", 0n));
   }
 
+  /**
+   * Expires up to `limit` pending holds whose timeout passed before `now`, oldest first, each in
+   * its own transaction; returns how many it expired (another process may have expired some).
+   */
+  async expireDue(now: string, limit: number): Promise<number> {
+    const due = await this.store.listExpiredHolds(now, limit);
+    const expired = await Promise.all(due.map((hold) => this.#expire(hold.tenantId, hold.id)));
+    return expired.filter(Boolean).length;
+  }
+
   /** Voids the hold if it is still pending and its timeout has passed; false if not. */
-  expire(tenantId: string, id: string): Promise<boolean> {
+  #expire(tenantId: string, id: string): Promise<boolean> {
     return this.store.write(async (tx) => {
       const hold = await tx.findHold(tenantId, id);
       if (hold?.status !== "pending" || hold.expiresAt > new Date().toISOString()) return false;
@@ -129,7 +135,7 @@ export class HoldService {
 
   async #resolve(tx: WriteTx, hold: HoldRecord, status: "posted" | "voided" | "expired", captured: bigint): Promise<HoldResult> {
     const pending = await tx.findTransfer(hold.transferId);
-    if (!pending) throw new Error(`hold ${hold.id} has no transfer`);
+    assert(pending !== undefined, `hold ${hold.id} has its transfer`);
     const resolved = captured > 0n ? await resolvePending(tx, pending, "post", captured) : await resolvePending(tx, pending, "void");
     const next: HoldRecord = { ...hold, status, capturedAmount: captured, updatedAt: new Date().toISOString() };
     await tx.saveHold(next);

@@ -1,5 +1,4 @@
-import type { Store, WriteTx } from "../store/store.js";
-import type { PrefetchRequest } from "../store/write-behind.js";
+import type { PrefetchRequest, Store, WriteTx } from "../store/store.js";
 import { AppError } from "./errors.js";
 
 /**
@@ -42,6 +41,11 @@ export class Idempotency {
     } finally {
       this.#inFlight.delete(slot);
     }
+  }
+
+  /** Forgets up to `limit` records whose retention ended before `now`; returns how many. */
+  forgetExpired(now: string, limit: number): Promise<number> {
+    return this.store.deleteExpiredIdempotencyRecords(now, limit);
   }
 
   async #writeOnce<T>(tx: WriteTx, once: Once, work: (tx: WriteTx) => Promise<T>): Promise<Written<T>> {

@@ -1,9 +1,19 @@
 import { uuidv7 } from "../ids.js";
+import { masterKey, walletKey } from "../ledger/account-keys.js";
 import { applyTransfer, postPending, type TransferPhase, voidPending } from "../ledger/accounts.js";
+import { assert } from "../ledger/assert.js";
 import type { Currency, CurrencyRegistry } from "../ledger/currencies.js";
 import { AmountError, formatAmount, parseAmount } from "../ledger/money.js";
-import type { AccountKey, AccountRecord, TransferRecord, TransferType, WalletLookup, WriteTx } from "../store/store.js";
-import type { PrefetchRequest } from "../store/write-behind.js";
+import type {
+  AccountKey,
+  AccountRecord,
+  PrefetchRequest,
+  TransferRecord,
+  TransferType,
+  WalletLookup,
+  WalletRecord,
+  WriteTx,
+} from "../store/store.js";
 import { AppError, invalidFields } from "./errors.js";
 
 /**
@@ -26,6 +36,18 @@ export interface MoveRequest {
   roundId?: string | undefined;
 }
 
+/**
+ * The accounts of a stake: from the player's wallet to the tenant's master account (bets, holds).
+ * The wallet was found under its tenant, so its tenant is the request's.
+ */
+export const stakeAccounts = (wallet: WalletRecord, currency: Currency) => ({
+  tenantId: wallet.tenantId,
+  currency,
+  debit: walletKey(wallet, currency.code),
+  credit: masterKey(wallet.tenantId, currency.code),
+  walletUuid: wallet.id,
+});
+
 export interface Moved {
   transfer: TransferRecord;
   /** Both accounts as they are after the transfer. */
@@ -35,7 +57,7 @@ export interface Moved {
 
 export async function move(tx: WriteTx, request: MoveRequest): Promise<Moved> {
   const [debit, credit] = await tx.openAccounts([request.debit, request.credit]);
-  if (!debit || !credit) throw new Error("store opened fewer accounts than asked");
+  assert(debit !== undefined && credit !== undefined, "the store opens every account it is asked for");
   const applied = applyTransfer(debit, credit, request.amount, request.phase);
   if (!applied.ok) {
     throw new AppError("insufficient_funds", "Insufficient funds", {
@@ -87,11 +109,11 @@ export async function resolvePending(
   outcome: "post" | "void",
   postAmount = pending.amount,
 ): Promise<Resolved> {
-  if (pending.status !== "pending") throw new Error(`transfer ${pending.id} is not pending`);
+  assert(pending.status === "pending", `transfer ${pending.id} is still pending when it is resolved`);
   const [debit, credit] = await tx.lockAccountsById([pending.debitAccountId, pending.creditAccountId]);
-  if (!debit || !credit) throw new Error(`accounts of pending transfer ${pending.id} are missing`);
+  assert(debit !== undefined && credit !== undefined, `both accounts of pending transfer ${pending.id} exist`);
   const applied = outcome === "post" ? postPending(debit, credit, pending.amount, postAmount) : voidPending(debit, credit, pending.amount);
-  if (!applied.ok) throw new Error("resolving a pending transfer cannot fail on funds");
+  assert(applied.ok, "resolving a pending transfer never fails on funds");
   const [debitAfter, creditAfter] = [nextVersion(applied.debit), nextVersion(applied.credit)];
   await tx.saveAccounts([debitAfter, creditAfter]);
   const resolution: TransferRecord = {

@@ -8,15 +8,27 @@ import { EventService } from "./events.js";
 import { GameService } from "./games.js";
 import { HoldService } from "./holds.js";
 import { Idempotency } from "./idempotency.js";
+import { OperatorService } from "./operator.js";
+import { SharedRateLimiter } from "./rate-limiter.js";
 import { TransferService } from "./transfers.js";
+import { type LedgerReport, verifyLedger } from "./verify.js";
 import { WalletService } from "./wallets.js";
-import { WebhookTargetPolicy } from "./webhook-targets.js";
+import { type WebhookTargetOptions, WebhookTargetPolicy } from "./webhook-targets.js";
 import { WebhookService } from "./webhooks.js";
 import { WithdrawalService } from "./withdrawals.js";
 
-/** Every use case, wired to one store; what the HTTP layer and the CLI call. */
+/**
+ * How many holds, and how many idempotency keys, one sweep handles: a backlog is worked off over
+ * several sweeps instead of in one long burst of transactions.
+ */
+export const SWEEP_BATCH = 500;
+
+/**
+ * Every use case, wired to one store: what the HTTP layer, the command line and the background
+ * workers call. The store itself is not among them, so that nothing outside the use cases
+ * reads or writes it (the composition root, src/runtime.ts, owns it).
+ */
 export interface Services {
-  store: Store;
   currencies: CurrencyRegistry;
   credentials: CredentialService;
   wallets: WalletService;
@@ -28,6 +40,28 @@ export interface Services {
   batches: BatchService;
   events: EventService;
   webhooks: WebhookService;
+  /** Readiness, metrics, and the command line's listings and tenant policy. */
+  operator: OperatorService;
+  /** Request counts shared by every process on the database (rate limiting). */
+  rateLimits: SharedRateLimiter;
+  /**
+   * Applies what time decides as of `now`: expires pending holds past their timeout and forgets
+   * idempotency keys past their retention. Returns how many holds it expired.
+   */
+  sweep(now: string): Promise<number>;
+  /** Recomputes every account from its transfers and checks the ledger's invariants (DESIGN 1.6). */
+  verify(): Promise<LedgerReport>;
+}
+
+/** Which webhook targets may be contacted: registration (the services) and delivery (the dispatcher) use the same. */
+export function webhookTargetOptions(
+  config: Pick<Config, "webhookAllowHttp" | "webhookAllowedTargets" | "webhookResolveHost">,
+): WebhookTargetOptions {
+  return {
+    allowHttp: config.webhookAllowHttp,
+    allowedTargets: config.webhookAllowedTargets,
+    ...(config.webhookResolveHost ? { resolveHost: config.webhookResolveHost } : {}),
+  };
 }
 
 export async function createServices(store: Store, config: Config): Promise<Services> {
@@ -36,15 +70,15 @@ export async function createServices(store: Store, config: Config): Promise<Serv
   const idempotency = new Idempotency(store, config.idempotencyRetentionHours * 3600 * 1000);
   const transfers = new TransferService(store, currencies, idempotency);
   const games = new GameService(store, currencies, idempotency);
+  const holds = new HoldService(store, currencies, idempotency);
   return {
-    store,
     currencies,
     credentials: new CredentialService(store, tokenKey, config.tokenTtlSeconds),
     wallets: new WalletService(store, idempotency),
     transfers,
     deposits: new DepositService(store, currencies, idempotency),
     games,
-    holds: new HoldService(store, currencies, idempotency),
+    holds,
     withdrawals: new WithdrawalService(store, currencies, idempotency),
     batches: new BatchService(transfers, games, idempotency, currencies),
     events: new EventService(store, {
@@ -53,6 +87,14 @@ export async function createServices(store: Store, config: Config): Promise<Serv
       maxLagEvents: config.streamMaxLagEvents,
       maxStallMs: config.streamMaxStallMs,
     }),
-    webhooks: new WebhookService(store, idempotency, WebhookTargetPolicy.fromConfig(config)),
+    webhooks: new WebhookService(store, idempotency, new WebhookTargetPolicy(webhookTargetOptions(config))),
+    operator: new OperatorService(store),
+    rateLimits: new SharedRateLimiter(store.rateLimits),
+    async sweep(now) {
+      const expired = await holds.expireDue(now, SWEEP_BATCH);
+      await idempotency.forgetExpired(now, SWEEP_BATCH);
+      return expired;
+    },
+    verify: () => verifyLedger(store),
   };
 }

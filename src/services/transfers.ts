@@ -1,14 +1,6 @@
+import { masterKey, walletKey } from "../ledger/account-keys.js";
 import type { CurrencyRegistry } from "../ledger/currencies.js";
-import type {
-  AccountKey,
-  Store,
-  TransferRecord,
-  TransferStatus,
-  TransferType,
-  WalletLookup,
-  WalletRecord,
-  WriteTx,
-} from "../store/store.js";
+import type { Store, TransferRecord, TransferStatus, TransferType, WalletLookup, WriteTx } from "../store/store.js";
 import { invalidFields, walletNotFound } from "./errors.js";
 import { recordEvent } from "./events.js";
 import type { Idempotency, Once, Written } from "./idempotency.js";
@@ -33,19 +25,6 @@ export interface HistoryRequest {
   limit: number;
   offset: number;
 }
-
-export const masterKey = (tenantId: string, currency: string): AccountKey => ({
-  tenantId,
-  ownerKind: "master",
-  walletUuid: null,
-  currency,
-});
-export const walletKey = (wallet: WalletRecord, currency: string): AccountKey => ({
-  tenantId: wallet.tenantId,
-  ownerKind: "wallet",
-  walletUuid: wallet.id,
-  currency,
-});
 
 /** Moves funds between the tenant's master account and one of its wallets. */
 export class TransferService {

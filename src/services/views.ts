@@ -5,6 +5,7 @@
  * test/wire/views.test.ts fails when a view sends a property its schema lacks.
  */
 import { balanceOf } from "../ledger/accounts.js";
+import { assert } from "../ledger/assert.js";
 import type { CurrencyRegistry } from "../ledger/currencies.js";
 import { formatAmount } from "../ledger/money.js";
 import type {
@@ -20,7 +21,6 @@ import type {
 } from "../store/store.js";
 import type { EventPayload } from "../wire/events.js";
 import type {
-  AccountSummary,
   Balance,
   BatchMovementResult,
   Deposit,
@@ -31,16 +31,16 @@ import type {
   Transfer,
   Wallet,
   WalletListEntry,
+  WalletSummary,
   WebhookDelivery,
   WebhookEndpoint,
   Withdrawal,
 } from "../wire/schemas.js";
-import type { BatchOutcome } from "./batches.js";
-import type { GameResult } from "./games.js";
+import type { BatchOutcome, GameResult } from "./results.js";
 
 function decimalsOf(currencies: CurrencyRegistry, code: string): number {
   const currency = currencies.find(code);
-  if (!currency) throw new Error(`currency ${code} has balances but is missing from the registry`);
+  assert(currency !== undefined, `currency ${code} of a balance is in the registry`);
   return currency.decimals;
 }
 
@@ -55,13 +55,13 @@ export function balanceView(currencies: CurrencyRegistry, account: AccountRecord
   };
 }
 
-export function accountSummaryView(wallet: WalletRecord): AccountSummary {
+export function walletSummaryView(wallet: WalletRecord): WalletSummary {
   return { id: wallet.id, name: wallet.name, external_id: wallet.externalId, wallet_id: wallet.walletId };
 }
 
 export function walletView(currencies: CurrencyRegistry, wallet: WalletRecord, accounts: AccountRecord[]): Wallet {
   return {
-    ...accountSummaryView(wallet),
+    ...walletSummaryView(wallet),
     created: wallet.createdAt,
     updated: wallet.updatedAt,
     balances: accounts.map((account) => balanceView(currencies, account)),
@@ -78,7 +78,7 @@ export function walletListEntryView(currencies: CurrencyRegistry, wallet: Wallet
 }
 
 export function transferView(currencies: CurrencyRegistry, transfer: TransferRecord): Transfer {
-  if (transfer.transferType === null) throw new Error(`transfer ${transfer.id} is an internal resolution row`);
+  assert(transfer.transferType !== null, `transfer ${transfer.id} shown to a client is not an internal resolution row`);
   return {
     id: transfer.id,
     transfer_type: transfer.transferType,
@@ -157,7 +157,7 @@ export function withdrawalView(currencies: CurrencyRegistry, withdrawal: Withdra
 
 export function depositView(currencies: CurrencyRegistry, deposit: DepositRecord): Deposit {
   const currency = currencies.find(deposit.currency);
-  if (!currency) throw new Error(`currency ${deposit.currency} has deposits but is missing from the registry`);
+  assert(currency !== undefined, `currency ${deposit.currency} of a deposit is in the registry`);
   return {
     id: deposit.id,
     status: deposit.status,

@@ -1,10 +1,10 @@
 import { randomBytes, randomUUID } from "node:crypto";
+import { isUuid } from "../ids.js";
 import type { AccountRecord, DepositRecord, DepositStatus, Store, WalletLookup, WalletRecord } from "../store/store.js";
 import { AppError, invalidFields, walletNotFound } from "./errors.js";
 import type { Idempotency, Once, Written } from "./idempotency.js";
 
 const WALLET_ID_PATTERN = /^w_[a-z0-9]{12,}$/;
-const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface WalletWithAccounts {
   wallet: WalletRecord;
@@ -30,7 +30,7 @@ export function walletLookup(ids: { wallet_id?: string | undefined; external_id?
 /** A path segment names a wallet by its wallet_id or its UUID; anything else cannot exist. */
 export function pathLookup(segment: string): WalletLookup | undefined {
   if (WALLET_ID_PATTERN.test(segment)) return { by: "wallet_id", value: segment };
-  if (UUID_PATTERN.test(segment)) return { by: "id", value: segment.toLowerCase() };
+  if (isUuid(segment)) return { by: "id", value: segment.toLowerCase() };
   return undefined;
 }
 

@@ -2,6 +2,7 @@ import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { urlToHttpOptions } from "node:url";
 import type { FastifyBaseLogger } from "fastify";
+import { InvariantError } from "../ledger/assert.js";
 import type { ClaimedDelivery, DeliveryOutcome, Store } from "../store/store.js";
 import { TargetRefusedError, type WebhookTargetOptions, WebhookTargetPolicy } from "./webhook-targets.js";
 import { signature } from "./webhooks.js";
@@ -12,6 +13,8 @@ import { signature } from "./webhooks.js";
  * 2xx answer and otherwise retried with exponential backoff until the retry window (24 h by
  * default) has passed. Everything lives in the database, so a restart loses nothing: at worst a
  * delivery whose answer was lost with the process is sent again, hence the stable event id.
+ * A failed round is logged and retried by the next poll, except a broken invariant, which stops
+ * the process.
  */
 
 export interface DispatcherOptions {
@@ -50,6 +53,7 @@ export class WebhookDispatcher {
     private readonly store: Store,
     private readonly options: DispatcherOptions,
     private readonly log: Pick<FastifyBaseLogger, "warn" | "error">,
+    private readonly onInvariantBroken: (error: InvariantError) => void,
   ) {
     this.#targets = new WebhookTargetPolicy(options.targets);
   }
@@ -101,7 +105,8 @@ export class WebhookDispatcher {
         if (due.length === this.options.batchSize) this.#again = true;
       } while (this.#again);
     } catch (error) {
-      this.log.error({ err: error }, "webhook dispatch failed; the next poll retries");
+      if (error instanceof InvariantError) this.onInvariantBroken(error);
+      else this.log.error({ err: error }, "webhook dispatch failed; the next poll retries");
     }
   }
 

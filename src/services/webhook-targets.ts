@@ -1,7 +1,6 @@
 import { lookup as dnsLookup } from "node:dns/promises";
 import { isIP, type LookupFunction } from "node:net";
 import ipaddr from "ipaddr.js";
-import type { Config } from "../config.js";
 import { invalidFields } from "./errors.js";
 
 /**
@@ -72,15 +71,6 @@ export class WebhookTargetPolicy {
   readonly allowHttp: boolean;
   readonly #allowed: [Address, number][];
   readonly #resolveHost: ResolveHost;
-
-  /** The policy the settings describe; the services and the dispatcher each build one from the same settings. */
-  static fromConfig(config: Pick<Config, "webhookAllowHttp" | "webhookAllowedTargets" | "webhookResolveHost">): WebhookTargetPolicy {
-    return new WebhookTargetPolicy({
-      allowHttp: config.webhookAllowHttp,
-      allowedTargets: config.webhookAllowedTargets,
-      ...(config.webhookResolveHost ? { resolveHost: config.webhookResolveHost } : {}),
-    });
-  }
 
   constructor(options: WebhookTargetOptions) {
     this.allowHttp = options.allowHttp;

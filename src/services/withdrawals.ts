@@ -1,11 +1,12 @@
 import { uuidv7 } from "../ids.js";
+import { chainKey, walletKey } from "../ledger/account-keys.js";
+import { assert } from "../ledger/assert.js";
 import type { CurrencyRegistry } from "../ledger/currencies.js";
-import type { AccountKey, AccountRecord, Store, WalletLookup, WithdrawalRecord, WithdrawalStatus } from "../store/store.js";
+import type { AccountRecord, Store, WalletLookup, WithdrawalRecord, WithdrawalStatus } from "../store/store.js";
 import { AppError, walletNotFound } from "./errors.js";
 import { recordEvent, walletById } from "./events.js";
 import type { Idempotency, Once, Written } from "./idempotency.js";
 import { move, parseMoney, resolvePending } from "./movements.js";
-import { walletKey } from "./transfers.js";
 
 /**
  * Withdrawals to the blockchain, the outgoing side of pending_amount: the funds are held at
@@ -27,7 +28,6 @@ export interface WithdrawalResult {
   account: AccountRecord | null;
 }
 
-const chainKey = (tenantId: string, currency: string): AccountKey => ({ tenantId, ownerKind: "chain", walletUuid: null, currency });
 const withdrawalNotFound = () => new AppError("not_found", "Withdrawal not found");
 
 export class WithdrawalService {
@@ -94,7 +94,7 @@ export class WithdrawalService {
         throw new AppError("conflict", `The withdrawal is already ${withdrawal.status}`, { status: withdrawal.status });
       }
       const pending = await tx.findTransfer(withdrawal.transferId);
-      if (!pending) throw new Error(`withdrawal ${id} has no transfer`);
+      assert(pending !== undefined, `withdrawal ${id} has its transfer`);
       const resolved = await resolvePending(tx, pending, status === "completed" ? "post" : "void");
       const next: WithdrawalRecord = { ...withdrawal, status, txHash: txHash ?? withdrawal.txHash, updatedAt: new Date().toISOString() };
       await tx.saveWithdrawal(next);

@@ -1,5 +1,5 @@
-import { PostgresStore } from "./postgres/postgres-store.js";
-import { SqliteStore } from "./sqlite/sqlite-store.js";
+import { PostgresStore } from "./postgres/store.js";
+import { SqliteStore } from "./sqlite/store.js";
 import type { Store } from "./store.js";
 
 /** Picks the store from DATABASE_URL: `sqlite:PATH` (the default) or `postgres://...`. */

@@ -1,4 +1,4 @@
-import type { ApiKeyRecord, ClientRecord, TenantRecord } from "./store.js";
+import type { ApiKeyRecord, ClientRecord, TenantRecord } from "./records.js";
 
 /**
  * What the operator's tools read and change beside the ledger: readiness, metrics and the

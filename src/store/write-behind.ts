@@ -1,138 +1,33 @@
+import { type AccountKey, accountKeyText, masterKey, walletKey } from "../ledger/account-keys.js";
+import { assert } from "../ledger/assert.js";
+import { ReadCache } from "./read-cache.js";
+import { Savepoints, type Statement, type StatementResult } from "./savepoints.js";
 import type {
-  AccountKey,
   AccountRecord,
+  DeliveryRecord,
+  DepositRecord,
   EventRecord,
   EventType,
   GameTransactionRecord,
+  HoldRecord,
+  IdempotencyRecord,
+  PrefetchRequest,
   TransferRecord,
   TransferStatus,
   WalletLookup,
   WalletRecord,
+  WebhookEndpointRecord,
+  WithdrawalRecord,
+  WriteTx,
 } from "./store.js";
+import type { Table } from "./table.js";
+import { EVENTS, TRANSFERS, WEBHOOK_DELIVERIES } from "./tables.js";
+import { PendingRows, UndoableMap, UndoLog } from "./undo.js";
 
-/**
- * A transaction's write-behind state, shared by both stores. Accounts are read and locked once
- * per transaction and then changed in memory; new transfers, events, webhook deliveries and game
- * transactions are kept in memory; `flush` writes all of it with a few bulk statements before
- * commit (or before a write that must see those rows). A batch of 8 190 movements then costs
- * a handful of statements per table instead of about ten statements per movement.
- *
- * Savepoints roll this state back together with the database: every change records how to undo
- * itself in an undo log, and a savepoint is a position in that log.
- */
+export type { Statement, StatementResult } from "./savepoints.js";
 
-/** Undo actions in the order their changes were made; a savepoint is a length of the log. */
-class UndoLog {
-  readonly #entries: (() => void)[] = [];
-
-  mark(): number {
-    return this.#entries.length;
-  }
-
-  push(undo: () => void): void {
-    this.#entries.push(undo);
-  }
-
-  rollbackTo(mark: number): void {
-    while (this.#entries.length > mark) this.#entries.pop()?.();
-  }
-}
-
-/** A map whose changes a savepoint rollback undoes. */
-class UndoableMap<K, V> {
-  #map = new Map<K, V>();
-
-  constructor(private readonly undo: UndoLog) {}
-
-  get(key: K): V | undefined {
-    return this.#map.get(key);
-  }
-
-  has(key: K): boolean {
-    return this.#map.has(key);
-  }
-
-  set(key: K, value: V): void {
-    const had = this.#map.has(key);
-    const previous = this.#map.get(key);
-    // Nothing to undo: a batch marks the same account dirty thousands of times.
-    if (had && previous === value) return;
-    this.#map.set(key, value);
-    this.undo.push(() => (had ? this.#map.set(key, previous as V) : this.#map.delete(key)));
-  }
-
-  /** Empties the map and returns what it held; a rollback past this point brings it back. */
-  take(): Map<K, V> {
-    const taken = this.#map;
-    this.#map = new Map();
-    this.undo.push(() => {
-      this.#map = taken;
-    });
-    return taken;
-  }
-}
-
-/** Rows waiting to be inserted, in the order they were made. */
-class PendingRows<T> {
-  readonly #rows: T[] = [];
-  #written = 0;
-
-  constructor(private readonly undo: UndoLog) {}
-
-  append(row: T): void {
-    this.#rows.push(row);
-    this.undo.push(() => this.#rows.pop());
-  }
-
-  /** An unwritten row that matches, searched from the newest (rows a transaction reads back are rare). */
-  findUnwritten(matches: (row: T) => boolean): T | undefined {
-    for (let index = this.#rows.length - 1; index >= this.#written; index -= 1) {
-      const row = this.#rows[index] as T;
-      if (matches(row)) return row;
-    }
-    return undefined;
-  }
-
-  /** The rows not yet written; they count as written unless a rollback passes this point. */
-  take(): T[] {
-    const written = this.#written;
-    this.#written = this.#rows.length;
-    this.undo.push(() => {
-      this.#written = written;
-    });
-    return this.#rows.slice(written);
-  }
-}
-
-export interface DeliveryRowToInsert {
-  eventId: string;
-  endpointId: string;
-  tenantId: string;
-  createdAt: string;
-}
-
-/** Everything `flush` hands a store to write, each list in the order it was made. */
-export interface FlushRows {
-  transfers: TransferRecord[];
-  events: EventRecord[];
-  deliveries: DeliveryRowToInsert[];
-  accounts: AccountRecord[];
-  gameTransactions: GameTransactionRecord[];
-  eventCounters: { tenantId: string; lastSeq: number }[];
-}
-
-export const accountCacheKey = (key: AccountKey) => `${key.tenantId}/${key.currency}/${key.ownerKind}:${key.walletUuid ?? ""}`;
-const walletCacheKey = (tenantId: string, lookup: WalletLookup) => `${tenantId}/${lookup.by}/${lookup.value}`;
-const gameCacheKey = (tenantId: string, transactionId: string) => `${tenantId}/${transactionId}`;
-
-/** What a batch is about to touch, so a store can read and lock it in a few round trips. */
-export interface PrefetchRequest {
-  tenantId: string;
-  /** Wallets with the currency each moves in. */
-  wallets: { lookup: WalletLookup; currency: string }[];
-  /** The tenant's game transaction ids the batch reports or refers to. */
-  gameTransactionIds: string[];
-}
+/** A delivery row as a transaction first writes it: its event's type is joined from events. */
+export type DeliveryRow = Omit<DeliveryRecord, "eventType">;
 
 /** One request per tenant, in tenant order, so every process locks tenants in the same order. */
 export function mergePrefetch(requests: PrefetchRequest[]): PrefetchRequest[] {
@@ -147,22 +42,25 @@ export function mergePrefetch(requests: PrefetchRequest[]): PrefetchRequest[] {
 }
 
 /**
- * The store-independent half of a write transaction. A store supplies reads, locks and the bulk
- * writes of `FlushRows`; the bookkeeping of what is cached, changed and still unwritten is here.
+ * A transaction's write-behind state, shared by both stores. Accounts are read and locked once
+ * per transaction and then changed in memory; new transfers, events, webhook deliveries and game
+ * transactions are kept in memory; `writeBuffered` writes all of it with a few bulk statements
+ * before commit (or before a write that must see those rows). A batch of 8 190 movements then
+ * costs a handful of statements per table instead of about ten statements per movement.
+ *
+ * This class owns the order of every write and the savepoints: a store supplies the statements
+ * (reads, locks, the dialect's writes) and runs them only through `run` and `insertMany`, which
+ * create the savepoints a statement must run inside first.
  */
-export abstract class WriteBehindTx {
+export abstract class WriteBehindTx implements WriteTx {
   readonly #undo = new UndoLog();
-  readonly #wallets = new UndoableMap<string, WalletRecord>(this.#undo);
-  readonly #accounts = new UndoableMap<string, AccountRecord>(this.#undo);
-  readonly #accountIds = new UndoableMap<string, string>(this.#undo);
+  readonly #cache = new ReadCache(this.#undo);
   readonly #dirtyAccounts = new UndoableMap<string, true>(this.#undo);
   readonly #transfers = new PendingRows<TransferRecord>(this.#undo);
   readonly #events = new PendingRows<EventRecord>(this.#undo);
-  readonly #deliveries = new PendingRows<DeliveryRowToInsert>(this.#undo);
+  readonly #deliveries = new PendingRows<DeliveryRow>(this.#undo);
   readonly #eventSeqs = new UndoableMap<string, number>(this.#undo);
   readonly #dirtyCounters = new UndoableMap<string, true>(this.#undo);
-  /** Game transactions by tenant and id; null when the id is known (and locked) to be unused. */
-  readonly #games = new UndoableMap<string, GameTransactionRecord | null>(this.#undo);
   readonly #dirtyGames = new UndoableMap<string, true>(this.#undo);
   /** Active webhook endpoints per tenant, read once per transaction. */
   readonly #endpoints = new Map<string, string[]>();
@@ -171,21 +69,53 @@ export abstract class WriteBehindTx {
   /** The type of every event appended and not rolled back: counted by metrics once the transaction commits. */
   readonly #appendedTypes: EventType[] = [];
 
+  // ---- the adapter: the only ways a subclass touches its connection ----
+
+  /** Runs one statement on the transaction's connection. Only the base calls it; subclasses call `run`. */
+  protected abstract execute(statement: Statement): Promise<StatementResult>;
+  /** Inserts many rows of one table: COPY on PostgreSQL, multi-row INSERTs on SQLite. Subclasses call `insertMany`. */
+  protected abstract executeBulkInsert<R>(table: Table<R>, records: readonly R[]): Promise<void>;
+
+  // ---- reads and locks, built on `run` ----
+
   protected abstract readWallets(tenantId: string, lookups: WalletLookup[]): Promise<WalletRecord[]>;
-  /** Returns the accounts for the keys, in the keys' order, opening missing ones; locks them. */
+  /** Returns the accounts for the keys, in the keys' order, opening missing ones with `openingFlags`; locks them. */
   protected abstract lockAccounts(keys: AccountKey[]): Promise<AccountRecord[]>;
   protected abstract lockAccountsByIds(ids: string[]): Promise<AccountRecord[]>;
   protected abstract readTransfer(id: string): Promise<TransferRecord | undefined>;
-  protected abstract writeTransferStatus(id: string, status: TransferStatus): Promise<void>;
   /** Locks the ids (including unused ones, so no one else can take them) and returns the existing. */
   protected abstract lockGameTransactions(tenantId: string, transactionIds: string[]): Promise<GameTransactionRecord[]>;
   /** The tenant's last event number, with its counter locked until commit. */
   protected abstract lockEventCounter(tenantId: string): Promise<number>;
   protected abstract readActiveEndpointIds(tenantId: string): Promise<string[]>;
-  protected abstract writeRows(rows: FlushRows): Promise<void>;
-  protected abstract savepoint(name: string): Promise<void>;
-  protected abstract releaseSavepoint(name: string): Promise<void>;
-  protected abstract rollbackToSavepoint(name: string): Promise<void>;
+
+  // ---- the dialect's writes of buffered state, after the bulk inserts of `writeBuffered` ----
+
+  /** Stores the accounts' counters and versions. */
+  protected abstract writeAccounts(accounts: AccountRecord[]): Promise<void>;
+  /** Inserts or replaces the game transactions. */
+  protected abstract writeGameTransactions(games: GameTransactionRecord[]): Promise<void>;
+  protected abstract writeEventCounters(counters: { tenantId: string; lastSeq: number }[]): Promise<void>;
+
+  // ---- writes of rows that reference buffered rows: the template methods below call them ----
+
+  protected abstract writeTransferStatus(id: string, status: TransferStatus): Promise<void>;
+  protected abstract writeHold(hold: HoldRecord): Promise<void>;
+  protected abstract writeWithdrawal(withdrawal: WithdrawalRecord): Promise<void>;
+  protected abstract writeDeposit(deposit: DepositRecord): Promise<void>;
+  /** Queues the event's deliveries again; returns how many. */
+  protected abstract requeueDeliveries(tenantId: string, eventId: string, now: string): Promise<number>;
+
+  // ---- the subclass-only part of WriteTx (built on `run`) ----
+
+  abstract insertWallet(wallet: WalletRecord): Promise<"inserted" | "duplicate_external_id">;
+  abstract findDeposit(currency: string, txHash: string): Promise<DepositRecord | undefined>;
+  abstract findHold(tenantId: string, id: string): Promise<HoldRecord | undefined>;
+  abstract findWithdrawal(tenantId: string | null, id: string): Promise<WithdrawalRecord | undefined>;
+  abstract findIdempotencyRecord(scope: string, key: string): Promise<IdempotencyRecord | undefined>;
+  abstract saveIdempotencyRecord(record: IdempotencyRecord): Promise<boolean>;
+  abstract insertWebhookEndpoint(endpoint: WebhookEndpointRecord): Promise<void>;
+  abstract disableWebhookEndpoint(tenantId: string, id: string, disabledAt: string): Promise<boolean>;
 
   /**
    * Whether savepoints are created in the database only when a statement runs inside them. A
@@ -194,8 +124,19 @@ export abstract class WriteBehindTx {
    * failure is undone by the undo log alone.
    */
   protected readonly lazySavepoints: boolean = false;
-  /** The savepoints `atomically` has opened, outermost first. */
-  readonly #savepoints: { name: string; created: boolean }[] = [];
+  readonly #savepoints = new Savepoints((statement) => this.execute(statement));
+
+  /** Runs a statement inside the open savepoints, creating those the database does not have yet. */
+  protected run(statement: Statement): Promise<StatementResult> {
+    if (this.#savepoints.allCreated) return this.execute(statement);
+    return this.#savepoints.createMissing().then(() => this.execute(statement));
+  }
+
+  /** Inserts rows inside the open savepoints, like `run`. */
+  protected insertMany<R>(table: Table<R>, records: readonly R[]): Promise<void> {
+    if (this.#savepoints.allCreated) return this.executeBulkInsert(table, records);
+    return this.#savepoints.createMissing().then(() => this.executeBulkInsert(table, records));
+  }
 
   /**
    * Runs work in a savepoint: if it throws, its database writes and its changes to this state
@@ -203,52 +144,37 @@ export abstract class WriteBehindTx {
    */
   async atomically<T>(work: () => Promise<T>): Promise<T> {
     await this.#settled();
-    const savepoint = { name: `nested_${this.#savepoints.length + 1}`, created: false };
-    this.#savepoints.push(savepoint);
+    const savepoint = this.#savepoints.open();
     const mark = this.#undo.mark();
     try {
-      if (!this.lazySavepoints) await this.createSavepoints();
+      if (!this.lazySavepoints) await this.#savepoints.createMissing();
       const value = await work();
       await this.#settled();
-      if (savepoint.created) await this.releaseSavepoint(savepoint.name);
+      if (savepoint.created) await this.#savepoints.release(savepoint);
       return value;
     } catch (error) {
       await this.#abandonBackground();
-      if (savepoint.created) {
-        await this.rollbackToSavepoint(savepoint.name);
-        await this.releaseSavepoint(savepoint.name);
-      }
+      if (savepoint.created) await this.#savepoints.rollback(savepoint);
       this.#undo.rollbackTo(mark);
       throw error;
     } finally {
-      this.#savepoints.pop();
+      this.#savepoints.close(savepoint);
     }
   }
 
   /**
-   * Creates the open savepoints the database does not have yet, outermost first; a store with
-   * lazy savepoints calls it, and waits for it, before every statement.
+   * Unwritten rows after which a write of the buffered rows starts in the background while the
+   * work goes on. A client-server store sets it: the database then stores the first part of a
+   * large batch while this process computes the rest, on the other core. SQLite writes on this
+   * thread; it keeps the default and writes once.
    */
-  protected async createSavepoints(): Promise<void> {
-    const missing = this.#savepoints.filter((savepoint) => !savepoint.created);
-    if (missing.length === 0) return;
-    for (const savepoint of missing) savepoint.created = true;
-    await Promise.all(missing.map((savepoint) => this.savepoint(savepoint.name)));
-  }
-
-  /**
-   * Unwritten rows after which a flush starts in the background while the work goes on. A
-   * client-server store sets it: the database then stores the first part of a large batch while
-   * this process computes the rest, on the other core. SQLite writes on this thread; it keeps
-   * the default and writes once.
-   */
-  protected readonly backgroundFlushRows: number = Number.POSITIVE_INFINITY;
+  protected readonly backgroundWriteRows: number = Number.POSITIVE_INFINITY;
   #background: Promise<void> | undefined;
-  #rowsSinceFlush = 0;
+  #rowsSinceWrite = 0;
 
   #rowAppended(): void {
-    this.#rowsSinceFlush += 1;
-    if (this.#rowsSinceFlush < this.backgroundFlushRows || this.#background) return;
+    this.#rowsSinceWrite += 1;
+    if (this.#rowsSinceWrite < this.backgroundWriteRows || this.#background) return;
     const running = this.#write();
     this.#background = running;
     // A failure stays in #background and is thrown by the next step that waits for it.
@@ -260,13 +186,13 @@ export abstract class WriteBehindTx {
     );
   }
 
-  /** Waits for a background flush; its failure fails the step that waits. */
+  /** Waits for a background write; its failure fails the step that waits. */
   async #settled(): Promise<void> {
     if (this.#background) await this.#background;
   }
 
   /**
-   * Waits for a background flush that a savepoint rollback is about to undo, ignoring its
+   * Waits for a background write that a savepoint rollback is about to undo, ignoring its
    * failure: the rollback undoes its writes, and the undo log marks its rows unwritten again.
    */
   async #abandonBackground(): Promise<void> {
@@ -275,112 +201,82 @@ export abstract class WriteBehindTx {
     await running?.catch(() => undefined);
   }
 
-  /** Writes everything changed since the last flush. */
-  async flush(): Promise<void> {
+  /** Writes everything buffered since the last write: before commit, or before a row that needs it. */
+  async writeBuffered(): Promise<void> {
     await this.#settled();
     await this.#write();
   }
 
+  /**
+   * Takes every buffer at once (what is appended meanwhile waits for the next write), then
+   * writes in an order the foreign keys accept: transfers, the events, their deliveries.
+   */
   async #write(): Promise<void> {
-    this.#rowsSinceFlush = 0;
-    const accounts = [...this.#dirtyAccounts.take().keys()].map((id) => this.#cachedAccount(id));
-    const games = [...this.#dirtyGames.take().keys()].map((key) => {
-      const game = this.#games.get(key);
-      if (!game) throw new Error(`game transaction ${key} was saved but is not cached`);
-      return game;
-    });
-    const eventCounters = [...this.#dirtyCounters.take().keys()].map((tenantId) => ({
-      tenantId,
-      lastSeq: this.#eventSeqs.get(tenantId) ?? 0,
-    }));
-    const rows: FlushRows = {
-      transfers: this.#transfers.take(),
-      events: this.#events.take(),
-      deliveries: this.#deliveries.take(),
-      accounts,
-      gameTransactions: games,
-      eventCounters,
-    };
-    if (Object.values(rows).some((list) => list.length > 0)) await this.writeRows(rows);
+    this.#rowsSinceWrite = 0;
+    const transfers = this.#transfers.take();
+    const events = this.#events.take();
+    const deliveries = this.#deliveries.take();
+    const accounts = [...this.#dirtyAccounts.take().keys()].map((id) => this.#cache.account(id));
+    const games = [...this.#dirtyGames.take().keys()].map((key) => this.#cache.savedGame(key));
+    const counters = [...this.#dirtyCounters.take().keys()].map((tenantId) => ({ tenantId, lastSeq: this.#eventSeqs.get(tenantId) ?? 0 }));
+    if (transfers.length > 0) await this.insertMany(TRANSFERS, transfers);
+    if (events.length > 0) await this.insertMany(EVENTS, events);
+    if (deliveries.length > 0) await this.insertMany(WEBHOOK_DELIVERIES, deliveries);
+    if (accounts.length > 0) await this.writeAccounts(accounts);
+    if (games.length > 0) await this.writeGameTransactions(games);
+    if (counters.length > 0) await this.writeEventCounters(counters);
   }
 
   /** Reads and locks, in a few round trips, what a batch is about to use. */
   async prefetch(request: PrefetchRequest): Promise<void> {
-    const gameIds = [...new Set(request.gameTransactionIds)].filter((id) => !this.#games.has(gameCacheKey(request.tenantId, id)));
-    if (gameIds.length > 0) await this.#lockGames(request.tenantId, gameIds);
-    const lookups = uniqueBy(
+    const { tenantId } = request;
+    const gameIds = this.#cache.uncachedGameIds(tenantId, request.gameTransactionIds);
+    if (gameIds.length > 0) await this.#lockGames(tenantId, gameIds);
+    const lookups = this.#cache.uncachedLookups(
+      tenantId,
       request.wallets.map((wallet) => wallet.lookup),
-      (lookup) => walletCacheKey(request.tenantId, lookup),
-    ).filter((lookup) => !this.#wallets.has(walletCacheKey(request.tenantId, lookup)));
-    if (lookups.length > 0) for (const wallet of await this.readWallets(request.tenantId, lookups)) this.#rememberWallet(wallet);
+    );
+    if (lookups.length > 0) for (const wallet of await this.readWallets(tenantId, lookups)) this.#cache.rememberWallet(wallet);
     const keys: AccountKey[] = [];
     for (const { lookup, currency } of request.wallets) {
-      const wallet = this.#wallets.get(walletCacheKey(request.tenantId, lookup));
+      const wallet = this.#cache.wallet(tenantId, lookup);
       if (!wallet) continue;
-      keys.push({ tenantId: request.tenantId, ownerKind: "master", walletUuid: null, currency });
-      keys.push({ tenantId: request.tenantId, ownerKind: "wallet", walletUuid: wallet.id, currency });
+      keys.push(masterKey(tenantId, currency), walletKey(wallet, currency));
     }
-    const uncached = uniqueBy(keys, accountCacheKey).filter((key) => !this.#accountIds.has(accountCacheKey(key)));
+    const uncached = this.#cache.uncachedKeys(keys);
     if (uncached.length > 0) await this.openAccounts(uncached);
   }
 
   async findWallet(tenantId: string, lookup: WalletLookup): Promise<WalletRecord | undefined> {
-    const cached = this.#wallets.get(walletCacheKey(tenantId, lookup));
+    const cached = this.#cache.wallet(tenantId, lookup);
     if (cached) return cached;
     const [wallet] = await this.readWallets(tenantId, [lookup]);
-    if (wallet) this.#rememberWallet(wallet);
+    if (wallet) this.#cache.rememberWallet(wallet);
     return wallet;
   }
 
-  #rememberWallet(wallet: WalletRecord): void {
-    for (const lookup of [
-      { by: "id", value: wallet.id },
-      { by: "wallet_id", value: wallet.walletId },
-      { by: "external_id", value: wallet.externalId },
-    ] as const) {
-      this.#wallets.set(walletCacheKey(wallet.tenantId, lookup), wallet);
-    }
-  }
-
   async openAccounts(keys: AccountKey[]): Promise<AccountRecord[]> {
-    const ids = keys.map((key) => this.#accountIds.get(accountCacheKey(key)));
-    if (ids.every((id) => id !== undefined)) return ids.map((id) => this.#cachedAccount(id));
-    const uncached = uniqueBy(
-      keys.filter((_, index) => ids[index] === undefined),
-      accountCacheKey,
-    );
-    if (uncached.length > 0) {
-      const locked = await this.lockAccounts(uncached);
-      uncached.forEach((key, index) => {
-        const account = locked[index];
-        if (!account) throw new Error(`account ${accountCacheKey(key)} could not be opened`);
-        this.#rememberAccount(account);
-      });
-    }
-    return keys.map((key) => this.#cachedAccount(this.#accountIds.get(accountCacheKey(key)) ?? ""));
+    const ids = keys.map((key) => this.#cache.accountId(key));
+    if (ids.every((id) => id !== undefined)) return ids.map((id) => this.#cache.account(id));
+    const uncached = this.#cache.uncachedKeys(keys);
+    const locked = await this.lockAccounts(uncached);
+    uncached.forEach((key, index) => {
+      const account = locked[index];
+      assert(account !== undefined, `account ${accountKeyText(key)} was not opened`);
+      this.#cache.rememberAccount(account);
+    });
+    return keys.map((key) => this.#cache.accountOf(key));
   }
 
   async lockAccountsById(ids: string[]): Promise<AccountRecord[]> {
-    const uncached = [...new Set(ids.filter((id) => !this.#accounts.has(id)))];
-    if (uncached.length > 0) for (const account of await this.lockAccountsByIds(uncached)) this.#rememberAccount(account);
-    return ids.map((id) => this.#cachedAccount(id));
-  }
-
-  #rememberAccount(account: AccountRecord): void {
-    this.#accountIds.set(accountCacheKey(account), account.id);
-    this.#accounts.set(account.id, account);
-  }
-
-  #cachedAccount(id: string): AccountRecord {
-    const account = this.#accounts.get(id);
-    if (!account) throw new Error(`account ${id} is not locked in this transaction`);
-    return account;
+    const uncached = this.#cache.uncachedAccountIds(ids);
+    if (uncached.length > 0) for (const account of await this.lockAccountsByIds(uncached)) this.#cache.rememberAccount(account);
+    return ids.map((id) => this.#cache.account(id));
   }
 
   async saveAccounts(accounts: AccountRecord[]): Promise<void> {
     for (const account of accounts) {
-      this.#cachedAccount(account.id);
-      this.#accounts.set(account.id, account);
+      this.#cache.changeAccount(account);
       this.#dirtyAccounts.set(account.id, true);
     }
   }
@@ -393,43 +289,34 @@ export abstract class WriteBehindTx {
   async findTransfer(id: string): Promise<TransferRecord | undefined> {
     const unwritten = this.#transfers.findUnwritten((transfer) => transfer.id === id);
     if (unwritten) return unwritten;
-    // A background flush may be writing it right now.
+    // A background write may be writing it right now.
     await this.#settled();
     return this.readTransfer(id);
   }
 
-  async setTransferStatus(id: string, status: TransferStatus): Promise<void> {
-    await this.flush();
-    await this.writeTransferStatus(id, status);
-  }
-
   async findGameTransaction(tenantId: string, transactionId: string): Promise<GameTransactionRecord | undefined> {
-    const key = gameCacheKey(tenantId, transactionId);
-    if (!this.#games.has(key)) await this.#lockGames(tenantId, [transactionId]);
-    return this.#games.get(key) ?? undefined;
+    if (this.#cache.game(tenantId, transactionId) === undefined) await this.#lockGames(tenantId, [transactionId]);
+    return this.#cache.game(tenantId, transactionId) ?? undefined;
   }
 
   async #lockGames(tenantId: string, transactionIds: string[]): Promise<void> {
     const found = new Map((await this.lockGameTransactions(tenantId, transactionIds)).map((game) => [game.transactionId, game]));
-    for (const id of transactionIds) this.#games.set(gameCacheKey(tenantId, id), found.get(id) ?? null);
+    for (const id of transactionIds) this.#cache.rememberGame(tenantId, id, found.get(id) ?? null);
   }
 
   async saveGameTransaction(record: GameTransactionRecord): Promise<void> {
-    const key = gameCacheKey(record.tenantId, record.transactionId);
-    if (!this.#games.has(key)) throw new Error(`game transaction ${key} was saved without being locked`);
-    this.#games.set(key, record);
-    this.#dirtyGames.set(key, true);
+    this.#dirtyGames.set(this.#cache.changeGame(record), true);
+  }
+
+  /** What `#appendedTypes` holds, for the store to report after its commit. */
+  get appendedEventTypes(): readonly EventType[] {
+    return this.#appendedTypes;
   }
 
   /**
    * Numbers the event after the tenant's last one (its counter stays locked until commit, so
    * events are numbered in commit order) and queues a delivery for each active endpoint.
    */
-  /** What `#appendedTypes` holds, for the store to report after its commit. */
-  get appendedEventTypes(): readonly EventType[] {
-    return this.#appendedTypes;
-  }
-
   async appendEvent(event: Omit<EventRecord, "seq">): Promise<number> {
     const last = this.#eventSeqs.get(event.tenantId) ?? (await this.lockEventCounter(event.tenantId));
     const seq = last + 1;
@@ -439,24 +326,71 @@ export abstract class WriteBehindTx {
     this.#appendedTypes.push(event.type);
     this.#undo.push(() => this.#appendedTypes.pop());
     this.#rowAppended();
-    let endpoints = this.#endpoints.get(event.tenantId);
-    if (!endpoints) {
-      endpoints = await this.readActiveEndpointIds(event.tenantId);
-      this.#endpoints.set(event.tenantId, endpoints);
-    }
-    for (const endpointId of endpoints) {
-      this.#deliveries.append({ eventId: event.id, endpointId, tenantId: event.tenantId, createdAt: event.createdAt });
-    }
+    for (const endpointId of await this.#activeEndpointIds(event.tenantId)) this.#deliveries.append(pendingDelivery(event, endpointId));
     this.appendedTenants.add(event.tenantId);
     return seq;
   }
+
+  async #activeEndpointIds(tenantId: string): Promise<string[]> {
+    let endpoints = this.#endpoints.get(tenantId);
+    if (!endpoints) {
+      endpoints = await this.readActiveEndpointIds(tenantId);
+      this.#endpoints.set(tenantId, endpoints);
+    }
+    return endpoints;
+  }
+
+  // ---- template methods: rows that reference buffered rows are written after them ----
+
+  async setTransferStatus(id: string, status: TransferStatus): Promise<void> {
+    await this.writeBuffered();
+    this.#assertTransferWritten(id);
+    await this.writeTransferStatus(id, status);
+  }
+
+  async saveHold(hold: HoldRecord): Promise<void> {
+    await this.writeBuffered();
+    this.#assertTransferWritten(hold.transferId);
+    await this.writeHold(hold);
+  }
+
+  async saveWithdrawal(withdrawal: WithdrawalRecord): Promise<void> {
+    await this.writeBuffered();
+    this.#assertTransferWritten(withdrawal.transferId);
+    await this.writeWithdrawal(withdrawal);
+  }
+
+  async saveDeposit(deposit: DepositRecord): Promise<void> {
+    await this.writeBuffered();
+    if (deposit.transferId !== null) this.#assertTransferWritten(deposit.transferId);
+    await this.writeDeposit(deposit);
+  }
+
+  /** Deliveries of this transaction's own events must exist before they are queued again. */
+  async redeliver(tenantId: string, eventId: string, now: string): Promise<number> {
+    await this.writeBuffered();
+    const buffered = this.#events.findUnwritten((event) => event.id === eventId && event.tenantId === tenantId);
+    assert(buffered === undefined, `event ${eventId} is redelivered before it is written`);
+    return this.requeueDeliveries(tenantId, eventId, now);
+  }
+
+  /** Right after `writeBuffered` nothing is buffered, so this looks at no row unless the order broke. */
+  #assertTransferWritten(id: string): void {
+    const buffered = this.#transfers.findUnwritten((transfer) => transfer.id === id);
+    assert(buffered === undefined, `transfer ${id} is referenced before it is written`);
+  }
 }
 
-function uniqueBy<T>(items: T[], key: (item: T) => string): T[] {
-  const seen = new Map<string, T>();
-  for (const item of items) {
-    const itemKey = key(item);
-    if (!seen.has(itemKey)) seen.set(itemKey, item);
-  }
-  return [...seen.values()];
-}
+/** A new delivery: due at once, never attempted. */
+const pendingDelivery = (event: Omit<EventRecord, "seq">, endpointId: string): DeliveryRow => ({
+  eventId: event.id,
+  endpointId,
+  tenantId: event.tenantId,
+  status: "pending",
+  attempts: 0,
+  nextAttemptAt: event.createdAt,
+  lastStatusCode: null,
+  lastError: null,
+  createdAt: event.createdAt,
+  deliveredAt: null,
+});

@@ -1,6 +1,6 @@
 import { type Static, type TSchema, Type } from "typebox";
 import type { EventType } from "../store/store.js";
-import { AccountSummary, Balance, CurrencyCode, Deposit, Transfer } from "./schemas.js";
+import { Balance, CurrencyCode, Deposit, Transfer, WalletSummary } from "./schemas.js";
 
 /**
  * Balance events: what webhooks POST and what the live stream sends as `data:`. One payload
@@ -71,7 +71,7 @@ const fields = {
   type: EventTypeField,
   created_at: Type.String({ format: "date-time" }),
   tenant_id: Type.String(),
-  wallet: Type.Union([AccountSummary, Type.Null()], { description: "null for the tenant's master account" }),
+  wallet: Type.Union([WalletSummary, Type.Null()], { description: "null for the tenant's master account" }),
   currency: CurrencyCode,
   balance: Balance,
   account_version: Type.Integer({ minimum: 0, description: "Grows with every change of the account: order balance updates by it" }),
@@ -104,7 +104,7 @@ function eventSchema(type: EventType): TSchema {
     {
       ...fields,
       type: Type.Literal(type),
-      wallet: shape.wallet === "wallet" ? AccountSummary : fields.wallet,
+      wallet: shape.wallet === "wallet" ? WalletSummary : fields.wallet,
       transfer: shape.deposit ? fields.transfer : Transfer,
       released_transfer: shape.released ? fields.released_transfer : Type.Null(),
       deposit: shape.deposit ? Deposit : Type.Null(),

@@ -5,7 +5,6 @@ import type { Config } from "../../src/config.js";
 import { HTTP_STATUS } from "../../src/http/errors.js";
 import { CredentialService } from "../../src/services/credentials.js";
 import { ERROR_CODES, type ErrorCode } from "../../src/services/errors.js";
-import { verifyLedger } from "../../src/services/verify.js";
 import { Contract } from "../contract.js";
 import { type CallResult, call, createWallet, deposit, fundMaster, startApp, TEST_STORE, type TestApp } from "../helpers.js";
 import {
@@ -219,12 +218,8 @@ async function setup(test: TestApp, receiverUrl: string): Promise<Omit<HostileCo
     200,
     "token",
   ).body.access_token as string;
-  const tokenKey = await CredentialService.tokenKey(test.services.store, test.config.tokenSecret);
-  const expired = await new CredentialService(test.services.store, tokenKey, -120).issueToken(
-    tenant.clientId,
-    tenant.clientSecret,
-    undefined,
-  );
+  const tokenKey = await CredentialService.tokenKey(test.store, test.config.tokenSecret);
+  const expired = await new CredentialService(test.store, tokenKey, -120).issueToken(tenant.clientId, tenant.clientSecret, undefined);
   const credentials = test.services.credentials;
   const readOnlyKey = (await credentials.createApiKey(tenant.tenantId, ["read"])).apiKey;
   const writeOnlyKey = (await credentials.createApiKey(tenant.tenantId, ["write"])).apiKey;
@@ -326,7 +321,7 @@ export async function takeSnapshot(context: HostileContext): Promise<Snapshot> {
   snapshot["other tenant wallet total"] = (await read("GET", "/wallets/?limit=1", undefined, fixture.otherTenantKey)).body?.total;
   snapshot["other tenant master balances"] = await read("GET", "/master/balances/", undefined, fixture.otherTenantKey);
   snapshot["other tenant event sequence"] = await test.services.events.lastSeq(context.otherTenantId);
-  const verify = await verifyLedger(test.services.store);
+  const verify = await test.services.verify();
   snapshot.verify = { ok: verify.ok, accounts: verify.accounts, transfers: verify.transfers, problem_count: verify.problem_count };
   return snapshot;
 }

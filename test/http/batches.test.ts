@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { verifyLedger } from "../../src/services/verify.js";
 import { balances, type CallResult, call, createWallet, deposit, startApp, type Tenant, type TestApp } from "../helpers.js";
 
 const CURRENCY = "USDTTRC20";
@@ -295,7 +294,7 @@ describe("POST /batches/ (bulk settlement)", () => {
     assert.deepEqual(await walletBalance(tenant, "large-b"), balance("5.00"));
     assert.deepEqual(await masterBalance(tenant), balance("990.00"));
     assert.equal(await historyTotal(tenant, "large-a"), 500);
-    assert.equal((await verifyLedger(test.services.store)).ok, true);
+    assert.equal((await test.services.verify()).ok, true);
   });
 
   it("commits a linked group whose members all succeed", async () => {
@@ -405,7 +404,7 @@ describe("POST /batches/ (bulk settlement)", () => {
     );
     // Each player: 100 + 819 rounds of (-0.01 + 0.03); the master pays the wins.
     for (const player of players) assert.deepEqual(await walletBalance(tenant, player), balance("116.38"), player);
-    assert.equal((await verifyLedger(test.services.store)).ok, true);
+    assert.equal((await test.services.verify()).ok, true);
   });
 
   it("refuses control characters in a transaction_id or round_id with 400, changing nothing", async () => {
@@ -460,7 +459,7 @@ describe("POST /batches/ (bulk settlement)", () => {
   });
 
   it("leaves a ledger that verifies", async () => {
-    const report = await verifyLedger(test.services.store);
+    const report = await test.services.verify();
     assert.equal(report.ok, true, JSON.stringify(report.problems));
     assert.ok(report.transfers > 25, `only ${report.transfers} transfers`);
   });

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { verifyLedger } from "../../src/services/verify.js";
 import { balances, call, createWallet, deposit, startApp, type TestApp } from "../helpers.js";
 
 describe("POST /deposits/ (system key, scope deposits)", () => {
@@ -205,7 +204,7 @@ describe("POST /deposits/ (system key, scope deposits)", () => {
   });
 
   it("leaves a ledger that verifies", async () => {
-    const report = await verifyLedger(test.services.store);
+    const report = await test.services.verify();
     assert.equal(report.ok, true, JSON.stringify(report.problems));
   });
 });

@@ -558,7 +558,7 @@ describe("500 server_error", () => {
   before(async () => {
     test = await startApp();
     walletId = (await createWallet(test, "player-500")).wallet_id;
-    test.services.store.findWalletWithAccounts = async () => {
+    test.store.findWalletWithAccounts = async () => {
       throw new Error("SELECT secret FROM x: driver boom");
     };
   });

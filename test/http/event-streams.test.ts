@@ -270,7 +270,7 @@ describe("fan-out", () => {
   before(async () => {
     ({ test, base } = await listening({ streamsPerTenant: 20, streamMaxLagEvents: 50 }));
     // Count every outbox read and commit subscription the streams make, behind the service's back.
-    const store: Store = test.services.store;
+    const store: Store = test.store;
     const listEvents = store.listEvents.bind(store);
     store.listEvents = (tenantId, afterSeq, walletUuid, limit) => {
       if (walletUuid === undefined) reads.tenantWide += 1;

@@ -25,7 +25,7 @@ describe("GET /wallets/events/ (Server-Sent Events)", () => {
     const stream = await openStream(`${base}/wallets/events/?external_id=streamer`, headers());
     // The app runs in this process, so the store tells the test the moment each commit lands.
     const commits: number[] = [];
-    const unsubscribe = await test.services.store.onEventsCommitted(() => commits.push(Date.now()));
+    const unsubscribe = await test.store.onEventsCommitted(() => commits.push(Date.now()));
     try {
       await deposit(test, { externalId: "streamer", currency: "USDTTRC20", amount: "100", txHash: "stream-1", confirmations: 3 });
       const [pending] = await stream.waitFor(1);

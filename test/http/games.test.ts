@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { verifyLedger } from "../../src/services/verify.js";
 import { balances, type CallResult, call, createWallet, deposit, fundMaster, startApp, type Tenant, type TestApp } from "../helpers.js";
 
 const CURRENCY = "USDTTRC20";
@@ -510,7 +509,7 @@ describe("bets, wins and rollbacks", () => {
 
   it("answers 404 for an unknown bet's rollback under the not_found policy, and still tombstones it", async () => {
     const strict = await test.newTenant("Strict Casino");
-    assert.equal(await test.services.store.setUnknownRollbackPolicy(strict.tenantId, "not_found"), true);
+    await test.services.operator.setUnknownRollbackPolicy(strict.tenantId, "not_found");
     const funded = await deposit(test, {
       tenantId: strict.tenantId,
       master: true,
@@ -679,7 +678,7 @@ describe("bets, wins and rollbacks", () => {
   });
 
   it("leaves a ledger that verifies", async () => {
-    const report = await verifyLedger(test.services.store);
+    const report = await test.services.verify();
     assert.equal(report.ok, true, JSON.stringify(report.problems));
     assert.ok(report.transfers > 50);
   });

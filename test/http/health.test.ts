@@ -3,8 +3,7 @@ import { connect } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { loadConfig } from "../../src/config.js";
 import { buildApp } from "../../src/http/app.js";
-import { createServices } from "../../src/services/services.js";
-import { openStore } from "../../src/store/open.js";
+import { createRuntime } from "../../src/runtime.js";
 import type { SchemaState } from "../../src/store/operator.js";
 import { assertError, call, createTestDatabase, startApp, TEST_STORE, type TestApp } from "../helpers.js";
 
@@ -18,7 +17,7 @@ describe("health and readiness", () => {
 
   /** Replaces the store's ping for one test: a database that fails or lags behind. */
   async function withPing<T>(ping: () => Promise<SchemaState>, work: () => Promise<T>): Promise<T> {
-    const operator = test.services.store.operator;
+    const operator = test.store.operator;
     const original = operator.ping;
     operator.ping = ping;
     try {
@@ -74,7 +73,7 @@ describe("health and readiness", () => {
   });
 
   it("reports the real schema as complete", async () => {
-    const state = await test.services.store.operator.ping();
+    const state = await test.services.operator.ping();
     assert.ok(state.migrationsExpected > 0);
     assert.equal(state.migrationsApplied, state.migrationsExpected);
   });
@@ -86,9 +85,8 @@ describe("readiness of a database that goes away", {
   it("answers 503 once the database is dropped under the running service", async () => {
     const database = await createTestDatabase();
     const config = { ...loadConfig({}), databaseUrl: database.url };
-    const store = await openStore(database.url);
-    const services = await createServices(store, config);
-    const app = await buildApp({ services, config });
+    const runtime = await createRuntime(config);
+    const app = await buildApp({ services: runtime.services, config });
     try {
       assert.equal((await call(app, "GET", "/health/ready")).status, 200);
       // DROP DATABASE ... WITH (FORCE) terminates the pool's connections first.
@@ -98,7 +96,7 @@ describe("readiness of a database that goes away", {
       assert.equal((await call(app, "GET", "/health/live")).status, 200);
     } finally {
       await app.close();
-      await store.close();
+      await runtime.close();
     }
   });
 });
@@ -107,9 +105,8 @@ describe("readiness during shutdown", () => {
   it("answers 503 to a request that arrives after the shutdown began, while requests in flight finish", async () => {
     const database = await createTestDatabase();
     const config = { ...loadConfig({}), databaseUrl: database.url };
-    const store = await openStore(database.url);
-    const services = await createServices(store, config);
-    const app = await buildApp({ services, config });
+    const runtime = await createRuntime(config);
+    const app = await buildApp({ services: runtime.services, config });
     // A request that stays in flight until released: it keeps its connection open through the shutdown.
     let entered!: () => void;
     const inFlight = new Promise<void>((resolve) => {
@@ -162,7 +159,7 @@ describe("readiness during shutdown", () => {
       });
     } finally {
       await app.close();
-      await store.close();
+      await runtime.close();
       await database.drop();
     }
   });

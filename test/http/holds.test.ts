@@ -3,9 +3,7 @@ import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { loadConfig } from "../../src/config.js";
 import { buildApp } from "../../src/http/app.js";
-import { createServices } from "../../src/services/services.js";
-import { verifyLedger } from "../../src/services/verify.js";
-import { openStore } from "../../src/store/open.js";
+import { createRuntime } from "../../src/runtime.js";
 import {
   balances,
   type CallResult,
@@ -320,7 +318,7 @@ describe("holds (two-phase transfers)", () => {
   });
 
   it("leaves a ledger that verifies", async () => {
-    const report = await verifyLedger(test.services.store);
+    const report = await test.services.verify();
     assert.equal(report.ok, true, JSON.stringify(report.problems));
     assert.ok(report.transfers > 20, `only ${report.transfers} transfers`);
   });
@@ -343,15 +341,16 @@ describe("hold expiry across a restart", () => {
   /** An app of our own on a given database, so it can be closed and reopened on the same data. */
   async function openApp(databaseUrl: string, sweepIntervalMs: number) {
     const config = { ...loadConfig({}), databaseUrl, sweepIntervalMs };
-    const store = await openStore(databaseUrl);
-    const services = await createServices(store, config);
-    const app = await buildApp({ services, config });
+    const runtime = await createRuntime(config);
+    const app = await buildApp({ services: runtime.services, config });
     return {
       app,
-      services,
+      services: runtime.services,
+      /** Starts the background workers, the sweeper among them, as the server does once it listens. */
+      start: () => runtime.start({ log: app.log }),
       async close() {
         await app.close();
-        await store.close();
+        await runtime.close();
       },
     };
   }
@@ -363,7 +362,7 @@ describe("hold expiry across a restart", () => {
       // First process: its sweeper would only run after a minute, so it never sees the expiry.
       const first = await openApp(database.url, 60_000);
       running = first;
-      await first.app.ready();
+      first.start();
       const tenant = await first.services.credentials.createTenant("Restarting Casino");
       const systemKey = (await first.services.credentials.createSystemKey(["deposits"])).apiKey;
       const created = await call(first.app, "POST", "/wallets/", { key: tenant.apiKey, body: { name: "Sleeper", external_id: "sleeper" } });
@@ -405,11 +404,11 @@ describe("hold expiry across a restart", () => {
       assert.equal(late.status, 409, JSON.stringify(late.body));
       assert.equal(late.body.error.details.status, "expired");
 
-      await second.app.ready();
+      second.start();
       const status = await pollHoldStatus(read, holdId, "expired", 3_000);
       assert.equal(status, "expired");
       assert.deepEqual(await readBalance(), balance("100.00", "0.00", "100.00"));
-      const report = await verifyLedger(second.services.store);
+      const report = await second.services.verify();
       assert.equal(report.ok, true, JSON.stringify(report.problems));
       assert.ok(report.transfers >= 3, `only ${report.transfers} transfers`);
     } finally {

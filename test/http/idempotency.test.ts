@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { verifyLedger } from "../../src/services/verify.js";
 import { balances, type CallResult, call, createWallet, deposit, fundMaster, startApp, type Tenant, type TestApp } from "../helpers.js";
 
 const CURRENCY = "USDTTRC20";
@@ -384,7 +383,7 @@ describe("Idempotency-Key on mutating requests", () => {
   });
 
   it("leaves a ledger that verifies", async () => {
-    const report = await verifyLedger(test.services.store);
+    const report = await test.services.verify();
     assert.equal(report.ok, true, JSON.stringify(report.problems));
     assert.ok(report.transfers > 10);
   });

@@ -5,9 +5,8 @@ import { after, before, describe, it } from "node:test";
 import type { FastifyInstance } from "fastify";
 import { loadConfig } from "../../src/config.js";
 import { buildApp } from "../../src/http/app.js";
-import { createServices, type Services } from "../../src/services/services.js";
-import { openStore } from "../../src/store/open.js";
-import type { Store } from "../../src/store/store.js";
+import { createRuntime, type Runtime } from "../../src/runtime.js";
+import type { Services } from "../../src/services/services.js";
 import { call, createTestDatabase, type Tenant, type TestDatabase } from "../helpers.js";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -22,7 +21,7 @@ interface LogLine {
 
 describe("request ids", () => {
   let database: TestDatabase;
-  let store: Store;
+  let runtime: Runtime;
   let services: Services;
   let app: FastifyInstance;
   let tenant: Tenant;
@@ -31,8 +30,8 @@ describe("request ids", () => {
   before(async () => {
     database = await createTestDatabase();
     const config = { ...loadConfig({}), databaseUrl: database.url };
-    store = await openStore(database.url);
-    services = await createServices(store, config);
+    runtime = await createRuntime(config);
+    services = runtime.services;
     // Every log line the app writes, captured as the JSON pino makes of it.
     const stream = new Writable({
       write(chunk: Buffer, _encoding, done) {
@@ -45,7 +44,7 @@ describe("request ids", () => {
   });
   after(async () => {
     await app.close();
-    await store.close();
+    await runtime.close();
     await database.drop();
   });
 

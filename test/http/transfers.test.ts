@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { verifyLedger } from "../../src/services/verify.js";
 import { balances, call, createWallet, deposit, fundMaster, startApp, type TestApp } from "../helpers.js";
 
 describe("transfers between the master account and wallets", () => {
@@ -180,7 +179,7 @@ describe("transfers between the master account and wallets", () => {
   });
 
   it("leaves a ledger that verifies", async () => {
-    const report = await verifyLedger(test.services.store);
+    const report = await test.services.verify();
     assert.equal(report.ok, true, JSON.stringify(report.problems));
     assert.ok(report.transfers > 20);
   });

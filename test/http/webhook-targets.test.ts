@@ -3,11 +3,8 @@ import { createServer, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { type Config, loadConfig } from "../../src/config.js";
-import { buildApp } from "../../src/http/app.js";
-import { createServices } from "../../src/services/services.js";
 import type { ResolveHost } from "../../src/services/webhook-targets.js";
-import { openStore } from "../../src/store/open.js";
-import { call, createTestDatabase, createWallet, deposit, startApp, type Tenant, type TestApp } from "../helpers.js";
+import { call, createTestDatabase, createWallet, deposit, startApp, startServer, type Tenant, type TestApp } from "../helpers.js";
 
 /**
  * Webhook targets cannot reach internal addresses (blind SSRF), through the real HTTP layer.
@@ -372,11 +369,8 @@ describe("webhook targets when the settings close after registration", () => {
     const receiver = await startReceiver();
     const startService = async (settings: Partial<Config>) => {
       const config = { ...loadConfig({}), databaseUrl: database.url, ...settings };
-      const store = await openStore(database.url);
-      const services = await createServices(store, config);
-      const app = await buildApp({ services, config });
-      await app.ready();
-      return { app, services, close: () => app.close().then(() => store.close()) };
+      const { app, runtime } = await startServer(config);
+      return { app, services: runtime.services, close: () => app.close().then(() => runtime.close()) };
     };
     try {
       // Registered while 127.0.0.1 was open; the dispatcher of that service never sees an event.

@@ -4,11 +4,8 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { loadConfig } from "../../src/config.js";
-import { buildApp } from "../../src/http/app.js";
-import { createServices } from "../../src/services/services.js";
-import { openStore } from "../../src/store/open.js";
 import { Contract } from "../contract.js";
-import { call, createTestDatabase, createWallet, deposit, startApp, type TestApp } from "../helpers.js";
+import { call, createTestDatabase, createWallet, deposit, startApp, startServer, type TestApp } from "../helpers.js";
 
 interface Received {
   eventId: string;
@@ -161,15 +158,12 @@ describe("webhooks across a restart", () => {
     const config = { ...loadConfig({}), databaseUrl: database.url, ...FAST_RETRIES, ...LOCAL_TARGETS };
     const receiver = await startReceiver(1_000_000);
     const startService = async () => {
-      const store = await openStore(database.url);
-      const services = await createServices(store, config);
-      const app = await buildApp({ services, config });
-      await app.ready();
+      const { app, runtime } = await startServer(config);
       const close = async () => {
         await app.close();
-        await store.close();
+        await runtime.close();
       };
-      return { app, services, close };
+      return { app, services: runtime.services, close };
     };
     try {
       const first = await startService();

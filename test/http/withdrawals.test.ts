@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { verifyLedger } from "../../src/services/verify.js";
 import { balances, type CallResult, call, createWallet, deposit, startApp, type Tenant, type TestApp } from "../helpers.js";
 
 const CURRENCY = "USDTTRC20";
@@ -233,7 +232,7 @@ describe("withdrawals to the blockchain", () => {
   });
 
   it("leaves a ledger that verifies", async () => {
-    const verified = await verifyLedger(test.services.store);
+    const verified = await test.services.verify();
     assert.equal(verified.ok, true, JSON.stringify(verified.problems));
     assert.ok(verified.transfers > 15, `only ${verified.transfers} transfers`);
   });

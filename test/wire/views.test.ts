@@ -2,8 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { TSchema } from "typebox";
 import { CurrencyRegistry, DEFAULT_CURRENCIES } from "../../src/ledger/currencies.js";
-import type { BatchOutcome } from "../../src/services/batches.js";
-import type { GameResult } from "../../src/services/games.js";
+import type { BatchOutcome, GameResult } from "../../src/services/results.js";
 import * as views from "../../src/services/views.js";
 import type {
   AccountRecord,
@@ -161,7 +160,7 @@ const batchOutcomes: BatchOutcome[] = [
 /** Each view, with the outputs it gives for the fixtures and the schema they must match. */
 const CASES: Record<keyof typeof views, { schema: TSchema; outputs: () => unknown[] }> = {
   balanceView: { schema: wire.Balance, outputs: () => [views.balanceView(currencies, account)] },
-  accountSummaryView: { schema: wire.AccountSummary, outputs: () => [views.accountSummaryView(wallet)] },
+  walletSummaryView: { schema: wire.WalletSummary, outputs: () => [views.walletSummaryView(wallet)] },
   walletView: {
     schema: wire.Wallet,
     outputs: () => [views.walletView(currencies, wallet, [account]), views.walletView(currencies, wallet, [])],

@@ -1,8 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
-import { Type } from "typebox";
+import { type Static, Type } from "typebox";
 import { invalidFields } from "../../services/errors.js";
 import { depositView } from "../../services/views.js";
 import { walletLookup } from "../../services/wallets.js";
+import type { WalletLookup } from "../../store/store.js";
 import { DepositAnswer } from "../../wire/schemas.js";
 import { systemAuth } from "../auth.js";
 import { onceOf, writtenValue } from "../idempotency.js";
@@ -22,6 +23,7 @@ const DepositBody = Type.Object(
   { additionalProperties: false },
 );
 
+/** Deposits reported by the operator's chain watcher (system key, scope `deposits`). */
 export const depositRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { services } = app;
 
@@ -42,26 +44,29 @@ export const depositRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const body = request.body;
-      const namesWallet = body.wallet_id !== undefined || body.external_id !== undefined;
-      if (namesWallet === (body.master === true)) {
-        throw invalidFields("Name either a wallet (wallet_id or external_id) or master: true", {
-          master: namesWallet ? "must not be true when a wallet is named" : "must be true when no wallet is named",
-        });
-      }
-      const written = await services.deposits.report(
-        {
-          tenantId: body.tenant_id,
-          lookup: namesWallet ? walletLookup(body) : undefined,
-          currency: body.currency,
-          amount: body.amount,
-          txHash: body.tx_hash,
-          confirmations: body.confirmations,
-          status: body.status,
-        },
-        onceOf(request),
-      );
+      const { body } = request;
+      const report = {
+        tenantId: body.tenant_id,
+        lookup: creditedWallet(body),
+        currency: body.currency,
+        amount: body.amount,
+        txHash: body.tx_hash,
+        confirmations: body.confirmations,
+        status: body.status,
+      };
+      const written = await services.deposits.report(report, onceOf(request));
       return { deposit: depositView(services.currencies, writtenValue(reply, written).deposit) };
     },
   );
 };
+
+/** The wallet a deposit credits, or undefined for the tenant's master account: exactly one must be named. */
+function creditedWallet(body: Static<typeof DepositBody>): WalletLookup | undefined {
+  const namesWallet = body.wallet_id !== undefined || body.external_id !== undefined;
+  if (namesWallet === (body.master === true)) {
+    throw invalidFields("Name either a wallet (wallet_id or external_id) or master: true", {
+      master: namesWallet ? "must not be true when a wallet is named" : "must be true when no wallet is named",
+    });
+  }
+  return namesWallet ? walletLookup(body) : undefined;
+}

@@ -1,14 +1,31 @@
 import type { ServerResponse } from "node:http";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
-import { Type } from "typebox";
+import type { FastifyBaseLogger, FastifyReply } from "fastify";
+import { type Static, Type } from "typebox";
 import { AppError, invalidFields } from "../../services/errors.js";
-import { type LiveStream, STREAM_RETRY_AFTER_SECONDS, type StreamSink } from "../../services/event-streams.js";
+import {
+  type EventStreams,
+  type LiveStream,
+  STREAM_RETRY_AFTER_SECONDS,
+  type StreamSink,
+  type StreamSlot,
+} from "../../services/event-streams.js";
+import type { Services } from "../../services/services.js";
 import { walletLookup } from "../../services/wallets.js";
 import { EventStreamResponse } from "../../wire/events.js";
 import { tenantAuth, tenantOf } from "../auth.js";
 import { ExternalIdField, responses, WalletIdField } from "../schemas.js";
 
 const RECONNECT_MS = 2000;
+
+const EventsQuery = Type.Object(
+  {
+    wallet_id: Type.Optional(WalletIdField),
+    external_id: Type.Optional(ExternalIdField),
+    last_event_id: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
+  },
+  { additionalProperties: false },
+);
 
 /**
  * The live balance stream (Server-Sent Events) of a tenant or of one wallet. Events carry their
@@ -17,7 +34,6 @@ const RECONNECT_MS = 2000;
  */
 export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { services } = app;
-  const streams = services.events.streams;
   const open = new Map<ServerResponse, LiveStream>();
   // Streams never end by themselves; ending them lets a shutdown finish. Clients reconnect
   // elsewhere with Last-Event-ID and miss nothing.
@@ -36,62 +52,73 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: "Live event stream (Server-Sent Events) of the tenant or one wallet",
         operationId: "streamEvents",
         tags: ["Events"],
-        querystring: Type.Object(
-          {
-            wallet_id: Type.Optional(WalletIdField),
-            external_id: Type.Optional(ExternalIdField),
-            last_event_id: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
-          },
-          { additionalProperties: false },
-        ),
+        querystring: EventsQuery,
         response: responses({ 200: EventStreamResponse }),
       },
     },
     async (request, reply) => {
-      const tenantId = tenantOf(request);
-      const { wallet_id, external_id } = request.query;
-      // The slot is taken before anything is awaited, so concurrent requests are counted exactly.
-      let slot: ReturnType<typeof streams.reserve>;
-      try {
-        slot = streams.reserve(tenantId);
-      } catch (error) {
-        if (error instanceof AppError && error.code === "rate_limited") reply.header("retry-after", String(STREAM_RETRY_AFTER_SECONDS));
-        throw error;
-      }
-      const raw = reply.raw;
-      let stream: LiveStream | undefined;
-      // A client gone before the stream starts gives its slot back at once.
-      raw.once("close", () => {
-        open.delete(raw);
-        if (stream) stream.close();
-        else slot.release();
-      });
-      try {
-        const wallet =
-          wallet_id || external_id ? (await services.wallets.get(tenantId, walletLookup({ wallet_id, external_id }))).wallet : undefined;
-        const resumeFrom = lastEventId(request.headers["last-event-id"]) ?? request.query.last_event_id;
-        stream = await streams.open(slot, wallet?.id, resumeFrom);
-      } catch (error) {
-        slot.release();
-        throw error;
-      }
+      const stream = await openStream(services, tenantOf(request), request.query, request.headers["last-event-id"], reply);
       reply.hijack();
-      if (raw.destroyed) {
-        stream.close();
-        return;
-      }
-      raw.writeHead(200, {
-        "content-type": "text/event-stream; charset=utf-8",
-        "cache-control": "no-cache, no-transform",
-        connection: "keep-alive",
-        "x-accel-buffering": "no",
-      });
-      raw.write(`retry: ${RECONNECT_MS}\n\n`);
-      open.set(raw, stream);
-      stream.attach(responseSink(raw, request.log));
+      if (reply.raw.destroyed) stream.close();
+      else serve(reply.raw, stream, open, request.log);
     },
   );
 };
+
+/**
+ * Takes a stream slot and opens the stream after the event the client last saw. The slot is
+ * taken before anything is awaited, so concurrent requests are counted exactly; a client gone
+ * before the stream starts gives its slot back at once.
+ */
+async function openStream(
+  services: Services,
+  tenantId: string,
+  query: Static<typeof EventsQuery>,
+  lastEventIdHeader: string | string[] | undefined,
+  reply: FastifyReply,
+): Promise<LiveStream> {
+  const slot = reserveSlot(services.events.streams, tenantId, reply);
+  let stream: LiveStream | undefined;
+  reply.raw.once("close", () => {
+    if (stream) stream.close();
+    else slot.release();
+  });
+  try {
+    const { wallet_id, external_id } = query;
+    const wallet =
+      wallet_id || external_id ? (await services.wallets.get(tenantId, walletLookup({ wallet_id, external_id }))).wallet : undefined;
+    const resumeFrom = lastEventId(lastEventIdHeader) ?? query.last_event_id;
+    stream = await services.events.streams.open(slot, wallet?.id, resumeFrom);
+    return stream;
+  } catch (error) {
+    slot.release();
+    throw error;
+  }
+}
+
+/** A slot among the open streams; a refusal tells the client when to try again. */
+function reserveSlot(streams: EventStreams, tenantId: string, reply: FastifyReply): StreamSlot {
+  try {
+    return streams.reserve(tenantId);
+  } catch (error) {
+    if (error instanceof AppError && error.code === "rate_limited") void reply.header("retry-after", String(STREAM_RETRY_AFTER_SECONDS));
+    throw error;
+  }
+}
+
+/** Sends the stream's head and starts writing its events; the response is open until the client leaves. */
+function serve(raw: ServerResponse, stream: LiveStream, open: Map<ServerResponse, LiveStream>, log: FastifyBaseLogger): void {
+  raw.writeHead(200, {
+    "content-type": "text/event-stream; charset=utf-8",
+    "cache-control": "no-cache, no-transform",
+    connection: "keep-alive",
+    "x-accel-buffering": "no",
+  });
+  raw.write(`retry: ${RECONNECT_MS}\n\n`);
+  open.set(raw, stream);
+  raw.once("close", () => open.delete(raw));
+  stream.attach(responseSink(raw, log));
+}
 
 function lastEventId(header: string | string[] | undefined): number | undefined {
   if (header === undefined || Array.isArray(header)) return undefined;
@@ -107,7 +134,7 @@ function lastEventId(header: string | string[] | undefined): number | undefined 
  * stream can tell a client that reads (write after write is taken whole) from one that does not
  * (the rest stays in the process) without waiting for a drain.
  */
-function responseSink(raw: ServerResponse, log: { info(object: object, message: string): void }): StreamSink {
+function responseSink(raw: ServerResponse, log: FastifyBaseLogger): StreamSink {
   const socket = raw.socket;
   // Writes complete in order: once as many have completed as were made, nothing waits. One
   // callback for all of them, so that a write allocates nothing of ours.

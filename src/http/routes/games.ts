@@ -6,7 +6,7 @@ import { walletLookup } from "../../services/wallets.js";
 import { GameAnswer } from "../../wire/schemas.js";
 import { tenantAuth, tenantOf } from "../auth.js";
 import { onceOf, writtenValue } from "../idempotency.js";
-import { AmountField, CurrencyField, IdempotencyHeaders, responses, TransactionIdField, WalletIds } from "../schemas.js";
+import { AmountField, CurrencyField, IdempotencyHeaders, type RouteApp, responses, TransactionIdField, WalletIds } from "../schemas.js";
 
 const GameFields = { ...WalletIds, transaction_id: TransactionIdField, round_id: TransactionIdField };
 
@@ -20,38 +20,38 @@ const RollbackBody = Type.Object(
   { additionalProperties: false },
 );
 
+const schema = (summary: string, operationId: string) => ({
+  summary,
+  operationId,
+  tags: ["Games"],
+  headers: IdempotencyHeaders,
+  response: responses({ 200: GameAnswer }),
+});
+
 /** Seamless-wallet calls of game aggregators: every answer carries the new balance. */
 export const gameRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { services } = app;
-  const { currencies } = services;
-  const answer = responses({ 200: GameAnswer });
-  const schema = (summary: string, operationId: string) => ({
-    summary,
-    operationId,
-    tags: ["Games"],
-    headers: IdempotencyHeaders,
-    response: answer,
-  });
+  placeBet(app);
+  creditWin(app);
+  rollbackBet(app);
+};
 
-  const gameRequest = (
-    tenantId: string,
-    body: {
-      wallet_id?: string;
-      external_id?: string;
-      transaction_id: string;
-      round_id: string;
-      currency?: string;
-      amount?: string | number;
-    },
-  ) => ({
+/** What every game call names: the wallet, the transaction and its round, and the money. */
+function gameRequest(
+  tenantId: string,
+  body: { wallet_id?: string; external_id?: string; transaction_id: string; round_id: string; currency?: string; amount?: string | number },
+) {
+  return {
     tenantId,
     lookup: walletLookup(body),
     transactionId: body.transaction_id,
     roundId: body.round_id,
     currency: body.currency,
     amount: body.amount,
-  });
+  };
+}
 
+function placeBet(app: RouteApp): void {
+  const { services } = app;
   app.post(
     "/games/bets/",
     {
@@ -60,19 +60,25 @@ export const gameRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       const written = await services.games.bet(gameRequest(tenantOf(request), request.body), onceOf(request));
-      return gameView(currencies, writtenValue(reply, written));
+      return gameView(services.currencies, writtenValue(reply, written));
     },
   );
+}
 
+function creditWin(app: RouteApp): void {
+  const { services } = app;
   app.post(
     "/games/wins/",
     { preHandler: tenantAuth(services, "write"), schema: { ...schema("Credit a win of a bet", "creditWin"), body: WinBody } },
     async (request, reply) => {
       const game = { ...gameRequest(tenantOf(request), request.body), betTransactionId: request.body.bet_transaction_id };
-      return gameView(currencies, writtenValue(reply, await services.games.win(game, onceOf(request))));
+      return gameView(services.currencies, writtenValue(reply, await services.games.win(game, onceOf(request))));
     },
   );
+}
 
+function rollbackBet(app: RouteApp): void {
+  const { services } = app;
   app.post(
     "/games/rollbacks/",
     {
@@ -87,7 +93,7 @@ export const gameRoutes: FastifyPluginAsyncTypebox = async (app) => {
         throw new AppError("not_found", "Bet not found; it is tombstoned and can never be placed", {
           bet_transaction_id: game.betTransactionId,
         });
-      return gameView(currencies, result);
+      return gameView(services.currencies, result);
     },
   );
-};
+}

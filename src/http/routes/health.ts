@@ -2,7 +2,8 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { AppError } from "../../services/errors.js";
 import { withTimeout } from "../../store/operator.js";
-import { ErrorResponse, responses } from "../schemas.js";
+import { ErrorResponse } from "../../wire/schemas.js";
+import { responses } from "../schemas.js";
 
 /**
  * Liveness and readiness for load balancers and orchestrators. Neither takes a credential or
@@ -21,7 +22,7 @@ export type NotReadyReason = "shutting_down" | "database_unreachable" | "migrati
 const probe = { config: { rateLimit: false as const }, logLevel: "warn" as const };
 
 export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { store } = app.services;
+  const { operator } = app.services;
   let shuttingDown = false;
   app.addHook("preClose", async () => {
     shuttingDown = true;
@@ -38,9 +39,9 @@ export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
     { ...probe, schema: { response: responses({ 200: Type.Object({ status: Type.Literal("ready") }), 503: ErrorResponse }) } },
     async (request) => {
       if (shuttingDown) throw notReady("shutting_down", "The server is shutting down");
-      let schema: Awaited<ReturnType<typeof store.operator.ping>>;
+      let schema: Awaited<ReturnType<typeof operator.ping>>;
       try {
-        schema = await withTimeout(store.operator.ping(), PING_TIMEOUT_MS, `the database did not answer within ${PING_TIMEOUT_MS} ms`);
+        schema = await withTimeout(operator.ping(), PING_TIMEOUT_MS, `the database did not answer within ${PING_TIMEOUT_MS} ms`);
       } catch (error) {
         request.log.warn({ err: error }, "not ready: the database does not answer");
         throw notReady("database_unreachable", "The database does not answer");

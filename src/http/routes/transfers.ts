@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
-import { accountSummaryView, transferView } from "../../services/views.js";
+import { transferView, walletSummaryView } from "../../services/views.js";
 import { walletLookup } from "../../services/wallets.js";
 import { TransferAnswer, TransferHistory, TransferStatus, TransferType } from "../../wire/schemas.js";
 import { tenantAuth, tenantOf } from "../auth.js";
@@ -11,6 +11,7 @@ import {
   DEFAULT_PAGE_SIZE,
   IdempotencyHeaders,
   MAX_PAGE_SIZE,
+  type RouteApp,
   responses,
   TimeField,
   WalletIds,
@@ -18,7 +19,27 @@ import {
 
 const MovementBody = Type.Object({ ...WalletIds, currency: CurrencyField, amount: AmountField }, { additionalProperties: false });
 
+const HistoryBody = Type.Object(
+  {
+    ...WalletIds,
+    status: Type.Optional(TransferStatus),
+    transfer_type: Type.Optional(TransferType),
+    currency: Type.Optional(CurrencyField),
+    from: Type.Optional(TimeField("Transfers created at or after this time")),
+    to: Type.Optional(TimeField("Transfers created before this time")),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE })),
+    offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000_000 })),
+  },
+  { additionalProperties: false },
+);
+
+/** Moves between a wallet and the tenant's master account, and a wallet's transfer history. */
 export const transferRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  movementRoutes(app);
+  transferHistory(app);
+};
+
+function movementRoutes(app: RouteApp): void {
   const { services } = app;
   const { currencies } = services;
   const movementSchema = {
@@ -43,7 +64,10 @@ export const transferRoutes: FastifyPluginAsyncTypebox = async (app) => {
       transfer: transferView(currencies, writtenValue(reply, await services.transfers.withdrawToMaster(movement, onceOf(request)))),
     };
   });
+}
 
+function transferHistory(app: RouteApp): void {
+  const { services } = app;
   app.post(
     "/wallets/transfer-history/",
     {
@@ -52,40 +76,20 @@ export const transferRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: "A wallet's transfers, newest first",
         operationId: "transferHistory",
         tags: ["Transfers"],
-        body: Type.Object(
-          {
-            ...WalletIds,
-            status: Type.Optional(TransferStatus),
-            transfer_type: Type.Optional(TransferType),
-            currency: Type.Optional(CurrencyField),
-            from: Type.Optional(TimeField("Transfers created at or after this time")),
-            to: Type.Optional(TimeField("Transfers created before this time")),
-            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE })),
-            offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000_000 })),
-          },
-          { additionalProperties: false },
-        ),
+        body: HistoryBody,
         response: responses({ 200: TransferHistory }),
       },
     },
     async (request) => {
       const { status, transfer_type, currency, from, to, limit = DEFAULT_PAGE_SIZE, offset = 0 } = request.body;
-      const page = await services.transfers.history({
-        tenantId: tenantOf(request),
-        lookup: walletLookup(request.body),
-        status,
-        transferType: transfer_type,
-        currency,
-        from,
-        to,
-        limit,
-        offset,
-      });
+      const filter = { status, transferType: transfer_type, currency, from, to, limit, offset };
+      const page = await services.transfers.history({ tenantId: tenantOf(request), lookup: walletLookup(request.body), ...filter });
       return {
-        account: accountSummaryView(page.wallet),
-        transfers: page.transfers.map((transfer) => transferView(currencies, transfer)),
+        // The specification's word for the wallet.
+        account: walletSummaryView(page.wallet),
+        transfers: page.transfers.map((transfer) => transferView(services.currencies, transfer)),
         pagination: { total: page.total, limit, offset },
       };
     },
   );
-};
+}

@@ -1,16 +1,43 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
-import { accountSummaryView, balanceView, depositView, walletListEntryView, walletView } from "../../services/views.js";
+import { walletNotFound } from "../../services/errors.js";
+import { balanceView, depositView, walletListEntryView, walletSummaryView, walletView } from "../../services/views.js";
 import { pathLookup, walletLookup } from "../../services/wallets.js";
 import { DepositList, MasterBalances, Wallet, WalletBalances, WalletPage } from "../../wire/schemas.js";
 import { tenantAuth, tenantOf } from "../auth.js";
 import { onceOf, writtenValue } from "../idempotency.js";
-import { DEFAULT_PAGE_SIZE, ExternalIdField, IdempotencyHeaders, MAX_PAGE_SIZE, responses, WalletIds } from "../schemas.js";
+import {
+  DEFAULT_PAGE_SIZE,
+  ExternalIdField,
+  IdempotencyHeaders,
+  MAX_PAGE_SIZE,
+  type RouteApp,
+  responses,
+  WalletIds,
+  WalletParams,
+} from "../schemas.js";
 
+const tags = ["Wallets"];
+/** The routes naming a wallet in their path: its form, and what they answer when it names none. */
+const walletPath = { params: WalletParams };
+const config = { notFound: walletNotFound().message };
+
+/** Wallets and their balances, and the tenant's master account. */
 export const walletRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { services } = app;
-  const { currencies } = services;
+  createWallet(app);
+  listWallets(app);
+  getWallet(app);
+  listWalletDeposits(app);
+  getWalletBalances(app);
+  getMasterBalances(app);
+};
 
+function createWallet(app: RouteApp): void {
+  const { services } = app;
+  const body = Type.Object(
+    { name: Type.String({ minLength: 1, maxLength: 200 }), external_id: ExternalIdField },
+    { additionalProperties: false },
+  );
   app.post(
     "/wallets/",
     {
@@ -18,21 +45,29 @@ export const walletRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         summary: "Create a wallet",
         operationId: "createWallet",
-        tags: ["Wallets"],
+        tags,
         headers: IdempotencyHeaders,
-        body: Type.Object(
-          { name: Type.String({ minLength: 1, maxLength: 200 }), external_id: ExternalIdField },
-          { additionalProperties: false },
-        ),
+        body,
         response: responses({ 201: Wallet }),
       },
     },
     async (request, reply) => {
       const written = await services.wallets.create(tenantOf(request), request.body.name, request.body.external_id, onceOf(request));
-      return reply.status(201).send(walletView(currencies, writtenValue(reply, written), []));
+      return reply.status(201).send(walletView(services.currencies, writtenValue(reply, written), []));
     },
   );
+}
 
+function listWallets(app: RouteApp): void {
+  const { services } = app;
+  const querystring = Type.Object(
+    {
+      limit: Type.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE }),
+      offset: Type.Integer({ minimum: 0, maximum: 1_000_000_000, default: 0 }),
+      search: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: "Matches name or external_id" })),
+    },
+    { additionalProperties: false },
+  );
   app.get(
     "/wallets/",
     {
@@ -40,80 +75,76 @@ export const walletRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         summary: "List wallets with their balances",
         operationId: "listWallets",
-        tags: ["Wallets"],
-        querystring: Type.Object(
-          {
-            limit: Type.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE }),
-            offset: Type.Integer({ minimum: 0, maximum: 1_000_000_000, default: 0 }),
-            search: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: "Matches name or external_id" })),
-          },
-          { additionalProperties: false },
-        ),
+        tags,
+        querystring,
         response: responses({ 200: WalletPage }),
       },
     },
     async (request) => {
       const { limit, offset, search } = request.query;
       const page = await services.wallets.list(tenantOf(request), limit, offset, search);
-      return {
-        accounts: page.wallets.map((entry) => walletListEntryView(currencies, entry.wallet, entry.accounts)),
-        total: page.total,
-        limit,
-        offset,
-      };
+      const wallets = page.wallets.map((entry) => walletListEntryView(services.currencies, entry.wallet, entry.accounts));
+      // The contract (DESIGN 1.5) calls the list of wallets `accounts`.
+      return { accounts: wallets, total: page.total, limit, offset };
     },
   );
+}
 
+function getWallet(app: RouteApp): void {
+  const { services } = app;
   app.get(
     "/wallets/:id/",
     {
       preHandler: tenantAuth(services, "read"),
+      config,
       schema: {
         summary: "Get one wallet with its balances",
         operationId: "getWallet",
-        tags: ["Wallets"],
-        params: Type.Object(
-          { id: Type.String({ maxLength: 64, description: "The wallet's wallet_id or id" }) },
-          { additionalProperties: false },
-        ),
+        tags,
+        ...walletPath,
         response: responses({ 200: Wallet }),
       },
     },
     async (request) => {
       const { wallet, accounts } = await services.wallets.get(tenantOf(request), pathLookup(request.params.id));
-      return walletView(currencies, wallet, accounts);
+      return walletView(services.currencies, wallet, accounts);
     },
   );
+}
 
+function listWalletDeposits(app: RouteApp): void {
+  const { services } = app;
+  const querystring = Type.Object(
+    {
+      status: Type.Optional(Type.Union([Type.Literal("pending"), Type.Literal("confirmed"), Type.Literal("dropped")])),
+      limit: Type.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE }),
+    },
+    { additionalProperties: false },
+  );
   app.get(
     "/wallets/:id/deposits/",
     {
       preHandler: tenantAuth(services, "read"),
+      config,
       schema: {
         summary: "List a wallet's deposits with their confirmations",
         operationId: "listWalletDeposits",
         tags: ["Deposits"],
-        params: Type.Object(
-          { id: Type.String({ maxLength: 64, description: "The wallet's wallet_id or id" }) },
-          { additionalProperties: false },
-        ),
-        querystring: Type.Object(
-          {
-            status: Type.Optional(Type.Union([Type.Literal("pending"), Type.Literal("confirmed"), Type.Literal("dropped")])),
-            limit: Type.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE }),
-          },
-          { additionalProperties: false },
-        ),
+        ...walletPath,
+        querystring,
         response: responses({ 200: DepositList }),
       },
     },
     async (request) => {
       const { status, limit } = request.query;
       const deposits = await services.wallets.deposits(tenantOf(request), pathLookup(request.params.id), status, limit);
-      return { deposits: deposits.map((deposit) => depositView(currencies, deposit)) };
+      return { deposits: deposits.map((deposit) => depositView(services.currencies, deposit)) };
     },
   );
+}
 
+function getWalletBalances(app: RouteApp): void {
+  const { services } = app;
   app.post(
     "/wallets/balances/",
     {
@@ -122,17 +153,21 @@ export const walletRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: "Get Wallet Balance (the specification's endpoint)",
         description: "Names the wallet by wallet_id or external_id (wallet_id wins when both are given).",
         operationId: "getWalletBalances",
-        tags: ["Wallets"],
+        tags,
         body: Type.Object(WalletIds, { additionalProperties: false }),
         response: responses({ 200: WalletBalances }),
       },
     },
     async (request) => {
       const { wallet, accounts } = await services.wallets.get(tenantOf(request), walletLookup(request.body));
-      return { account: accountSummaryView(wallet), balances: accounts.map((account) => balanceView(currencies, account)) };
+      // The specification calls the wallet `account`; its balances are those of its ledger accounts.
+      return { account: walletSummaryView(wallet), balances: accounts.map((account) => balanceView(services.currencies, account)) };
     },
   );
+}
 
+function getMasterBalances(app: RouteApp): void {
+  const { services } = app;
   app.get(
     "/master/balances/",
     {
@@ -140,13 +175,13 @@ export const walletRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         summary: "The tenant's master account balances",
         operationId: "getMasterBalances",
-        tags: ["Wallets"],
+        tags,
         response: responses({ 200: MasterBalances }),
       },
     },
     async (request) => {
       const accounts = await services.wallets.masterAccounts(tenantOf(request));
-      return { balances: accounts.map((account) => balanceView(currencies, account)) };
+      return { balances: accounts.map((account) => balanceView(services.currencies, account)) };
     },
   );
-};
+}

@@ -11,15 +11,21 @@ import {
 } from "../../wire/schemas.js";
 import { tenantAuth, tenantOf } from "../auth.js";
 import { onceOf, writtenValue } from "../idempotency.js";
-import { DEFAULT_PAGE_SIZE, IdempotencyHeaders, MAX_PAGE_SIZE, responses } from "../schemas.js";
+import { DEFAULT_PAGE_SIZE, IdempotencyHeaders, MAX_PAGE_SIZE, type RouteApp, responses, UuidParams } from "../schemas.js";
 
-const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) }, { additionalProperties: false });
 const tags = ["Webhooks"];
 
 /** Webhook endpoints, their deliveries, and redelivery of an event. */
 export const webhookRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { services } = app;
+  createWebhook(app);
+  listWebhooks(app);
+  deleteWebhook(app);
+  listWebhookDeliveries(app);
+  redeliverEvent(app);
+};
 
+function createWebhook(app: RouteApp): void {
+  const { services } = app;
   app.post(
     "/webhooks/",
     {
@@ -39,7 +45,10 @@ export const webhookRoutes: FastifyPluginAsyncTypebox = async (app) => {
       return reply.status(201).send(newWebhookEndpointView(endpoint));
     },
   );
+}
 
+function listWebhooks(app: RouteApp): void {
+  const { services } = app;
   app.get(
     "/webhooks/",
     {
@@ -48,17 +57,21 @@ export const webhookRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => ({ webhooks: (await services.webhooks.list(tenantOf(request))).map(webhookEndpointView) }),
   );
+}
 
+function deleteWebhook(app: RouteApp): void {
+  const { services } = app;
   app.delete(
     "/webhooks/:id/",
     {
       preHandler: tenantAuth(services, "write"),
+      config: { notFound: "Webhook endpoint not found" },
       schema: {
         summary: "Delete a webhook endpoint",
         operationId: "deleteWebhook",
         tags,
         headers: IdempotencyHeaders,
-        params: IdParams,
+        params: UuidParams,
         response: responses({ 200: WebhookEndpointDeleted }),
       },
     },
@@ -67,7 +80,18 @@ export const webhookRoutes: FastifyPluginAsyncTypebox = async (app) => {
       return { id: removed.id, deleted: true as const };
     },
   );
+}
 
+function listWebhookDeliveries(app: RouteApp): void {
+  const { services } = app;
+  const querystring = Type.Object(
+    {
+      status: Type.Optional(DeliveryStatus),
+      limit: Type.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE }),
+      offset: Type.Integer({ minimum: 0, maximum: 1_000_000_000, default: 0 }),
+    },
+    { additionalProperties: false },
+  );
   app.get(
     "/webhooks/deliveries/",
     {
@@ -76,14 +100,7 @@ export const webhookRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: "List webhook deliveries",
         operationId: "listWebhookDeliveries",
         tags,
-        querystring: Type.Object(
-          {
-            status: Type.Optional(DeliveryStatus),
-            limit: Type.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE }),
-            offset: Type.Integer({ minimum: 0, maximum: 1_000_000_000, default: 0 }),
-          },
-          { additionalProperties: false },
-        ),
+        querystring,
         response: responses({ 200: WebhookDeliveryList }),
       },
     },
@@ -92,17 +109,22 @@ export const webhookRoutes: FastifyPluginAsyncTypebox = async (app) => {
       return { deliveries: (await services.webhooks.deliveries(tenantOf(request), status, limit, offset)).map(webhookDeliveryView) };
     },
   );
+}
 
+function redeliverEvent(app: RouteApp): void {
+  const { services } = app;
   app.post(
     "/webhooks/events/:id/redeliver/",
     {
       preHandler: tenantAuth(services, "write"),
+      // What an event id that names no event with deliveries is answered.
+      config: { notFound: "No delivery of this event exists" },
       schema: {
         summary: "Send an event again to every endpoint",
         operationId: "redeliverEvent",
         tags,
         headers: IdempotencyHeaders,
-        params: IdParams,
+        params: UuidParams,
         response: responses({ 200: Redelivery }),
       },
     },
@@ -111,4 +133,4 @@ export const webhookRoutes: FastifyPluginAsyncTypebox = async (app) => {
       deliveries: writtenValue(reply, await services.webhooks.redeliver(tenantOf(request), request.params.id, onceOf(request))),
     }),
   );
-};
+}

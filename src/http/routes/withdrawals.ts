@@ -5,18 +5,39 @@ import { walletLookup } from "../../services/wallets.js";
 import { SystemWithdrawalList, WithdrawalAnswer, WithdrawalLookup, WithdrawalStatus } from "../../wire/schemas.js";
 import { systemAuth, tenantAuth, tenantOf } from "../auth.js";
 import { onceOf, writtenValue } from "../idempotency.js";
-import { AmountField, CurrencyField, IdempotencyHeaders, MAX_PAGE_SIZE, responses, WalletIds } from "../schemas.js";
+import {
+  AmountField,
+  CurrencyField,
+  IdempotencyHeaders,
+  MAX_PAGE_SIZE,
+  type RouteApp,
+  responses,
+  UuidParams,
+  WalletIds,
+} from "../schemas.js";
 
-const WithdrawalParams = Type.Object({ id: Type.String({ maxLength: 64 }) }, { additionalProperties: false });
+/** The routes naming a withdrawal in their path: its form, and what they answer when it names none. */
+const withdrawalPath = { params: UuidParams };
+const config = { notFound: "Withdrawal not found" };
+const ChainText = Type.String({ minLength: 1, maxLength: 128, pattern: "^[A-Za-z0-9:_-]+$" });
 
 /**
  * Tenants ask to withdraw and read the status; the operator's payout system (system key, scope
  * `withdrawals`) lists the pending ones and reports each result.
  */
 export const withdrawalRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { services } = app;
-  const { currencies } = services;
+  requestWithdrawal(app);
+  getWithdrawal(app);
+  listSystemWithdrawals(app);
+  reportWithdrawalResult(app);
+};
 
+function requestWithdrawal(app: RouteApp): void {
+  const { services } = app;
+  const body = Type.Object(
+    { ...WalletIds, currency: CurrencyField, amount: AmountField, address: ChainText },
+    { additionalProperties: false },
+  );
   app.post(
     "/withdrawals/",
     {
@@ -26,15 +47,7 @@ export const withdrawalRoutes: FastifyPluginAsyncTypebox = async (app) => {
         operationId: "requestWithdrawal",
         tags: ["Withdrawals"],
         headers: IdempotencyHeaders,
-        body: Type.Object(
-          {
-            ...WalletIds,
-            currency: CurrencyField,
-            amount: AmountField,
-            address: Type.String({ minLength: 1, maxLength: 128, pattern: "^[A-Za-z0-9:_-]+$" }),
-          },
-          { additionalProperties: false },
-        ),
+        body,
         response: responses({ 201: WithdrawalAnswer }),
       },
     },
@@ -42,27 +55,46 @@ export const withdrawalRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const { currency, amount, address } = request.body;
       const withdrawal = { tenantId: tenantOf(request), lookup: walletLookup(request.body), currency, amount, address };
       const result = writtenValue(reply, await services.withdrawals.request(withdrawal, onceOf(request)));
+      const { currencies } = services;
       return reply
         .status(201)
         .send({ withdrawal: withdrawalView(currencies, result.withdrawal), balance: balanceView(currencies, result.account) });
     },
   );
+}
 
+function getWithdrawal(app: RouteApp): void {
+  const { services } = app;
   app.get(
     "/withdrawals/:id/",
     {
       preHandler: tenantAuth(services, "read"),
+      config,
       schema: {
         summary: "Get a withdrawal",
         operationId: "getWithdrawal",
         tags: ["Withdrawals"],
-        params: WithdrawalParams,
+        ...withdrawalPath,
         response: responses({ 200: WithdrawalLookup }),
       },
     },
-    async (request) => ({ withdrawal: withdrawalView(currencies, await services.withdrawals.get(tenantOf(request), request.params.id)) }),
+    async (request) => {
+      const withdrawal = await services.withdrawals.get(tenantOf(request), request.params.id);
+      return { withdrawal: withdrawalView(services.currencies, withdrawal) };
+    },
   );
+}
 
+function listSystemWithdrawals(app: RouteApp): void {
+  const { services } = app;
+  const querystring = Type.Object(
+    {
+      status: Type.Optional(WithdrawalStatus),
+      limit: Type.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE, default: 100 }),
+      offset: Type.Integer({ minimum: 0, maximum: 1_000_000_000, default: 0 }),
+    },
+    { additionalProperties: false },
+  );
   app.get(
     "/system/withdrawals/",
     {
@@ -71,47 +103,42 @@ export const withdrawalRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: "The payout system's queue of withdrawals (system key)",
         operationId: "listSystemWithdrawals",
         tags: ["Payouts"],
-        querystring: Type.Object(
-          {
-            status: Type.Optional(WithdrawalStatus),
-            limit: Type.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE, default: 100 }),
-            offset: Type.Integer({ minimum: 0, maximum: 1_000_000_000, default: 0 }),
-          },
-          { additionalProperties: false },
-        ),
+        querystring,
         response: responses({ 200: SystemWithdrawalList }),
       },
     },
     async (request) => {
       const { status = "pending", limit, offset } = request.query;
       const withdrawals = await services.withdrawals.list(status, limit, offset);
-      return { withdrawals: withdrawals.map((withdrawal) => systemWithdrawalView(currencies, withdrawal)) };
+      return { withdrawals: withdrawals.map((withdrawal) => systemWithdrawalView(services.currencies, withdrawal)) };
     },
   );
+}
 
+function reportWithdrawalResult(app: RouteApp): void {
+  const { services } = app;
+  const body = Type.Object(
+    { status: Type.Union([Type.Literal("completed"), Type.Literal("failed")]), tx_hash: Type.Optional(ChainText) },
+    { additionalProperties: false },
+  );
   app.post(
     "/system/withdrawals/:id/result/",
     {
       preHandler: systemAuth(services, "withdrawals"),
+      config,
       schema: {
         summary: "Report a withdrawal's payout: completed posts the hold, failed voids it (system key)",
         operationId: "reportWithdrawalResult",
         tags: ["Payouts"],
         headers: IdempotencyHeaders,
-        params: WithdrawalParams,
-        body: Type.Object(
-          {
-            status: Type.Union([Type.Literal("completed"), Type.Literal("failed")]),
-            tx_hash: Type.Optional(Type.String({ minLength: 1, maxLength: 128, pattern: "^[A-Za-z0-9:_-]+$" })),
-          },
-          { additionalProperties: false },
-        ),
+        ...withdrawalPath,
+        body,
         response: responses({ 200: WithdrawalLookup }),
       },
     },
     async (request, reply) => {
       const written = await services.withdrawals.report(request.params.id, request.body.status, request.body.tx_hash, onceOf(request));
-      return { withdrawal: withdrawalView(currencies, writtenValue(reply, written).withdrawal) };
+      return { withdrawal: withdrawalView(services.currencies, writtenValue(reply, written).withdrawal) };
     },
   );
-};
+}

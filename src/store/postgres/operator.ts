@@ -1,10 +1,8 @@
 import type pg from "pg";
 import type { ApiKeySummary, ClientSummary, OperatorStore, PoolUse, SchemaState } from "../operator.js";
-import { scopesFromText, type TenantRow, tenantFromRow } from "../rows.js";
 import type { TenantRecord } from "../store.js";
+import { API_KEYS, CLIENTS, TENANTS } from "../tables.js";
 import { MIGRATION_COUNT } from "./migrations.js";
-
-const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The operator's reads and the one change (a client's secret), on the store's pool. */
 export class PostgresOperator implements OperatorStore {
@@ -25,40 +23,32 @@ export class PostgresOperator implements OperatorStore {
   }
 
   async listTenants(): Promise<TenantRecord[]> {
-    const { rows } = await this.pool.query<TenantRow>("SELECT * FROM tenants ORDER BY created_at, id");
-    return rows.map(tenantFromRow);
+    const { rows } = await this.pool.query(`SELECT ${TENANTS.select("t")} FROM tenants t ORDER BY t.created_at, t.id`);
+    return rows.map(TENANTS.fromRow);
   }
 
+  /** The keys without their hashes, which are not even read. */
   async listApiKeys(tenantId: string): Promise<ApiKeySummary[]> {
-    if (!UUID_PATTERN.test(tenantId)) return [];
-    const { rows } = await this.pool.query<{
-      id: string;
-      tenant_id: string | null;
-      scopes: string;
-      created_at: string;
-      revoked_at: string | null;
-    }>("SELECT id, tenant_id, scopes, created_at, revoked_at FROM api_keys WHERE tenant_id = $1 ORDER BY created_at, id", [tenantId]);
-    return rows.map((row) => ({
-      id: row.id,
-      tenantId: row.tenant_id,
-      scopes: scopesFromText(row.scopes),
-      createdAt: row.created_at,
-      revokedAt: row.revoked_at,
-    }));
+    const { rows } = await this.pool.query(
+      "SELECT id, tenant_id, scopes, created_at, revoked_at FROM api_keys WHERE tenant_id = $1 ORDER BY created_at, id",
+      [tenantId],
+    );
+    return rows.map((row) => {
+      const { keyHash: _, ...summary } = API_KEYS.fromRow(row);
+      return summary;
+    });
   }
 
+  /** The clients without their secrets' hashes, which are not even read. */
   async listClients(tenantId: string): Promise<ClientSummary[]> {
-    if (!UUID_PATTERN.test(tenantId)) return [];
-    const { rows } = await this.pool.query<{ client_id: string; tenant_id: string; scopes: string; created_at: string }>(
+    const { rows } = await this.pool.query(
       "SELECT client_id, tenant_id, scopes, created_at FROM oauth_clients WHERE tenant_id = $1 ORDER BY created_at, client_id",
       [tenantId],
     );
-    return rows.map((row) => ({
-      clientId: row.client_id,
-      tenantId: row.tenant_id,
-      scopes: scopesFromText(row.scopes),
-      createdAt: row.created_at,
-    }));
+    return rows.map((row) => {
+      const { secretHash: _, ...summary } = CLIENTS.fromRow(row);
+      return summary;
+    });
   }
 
   async setClientSecret(clientId: string, secretHash: string): Promise<boolean> {

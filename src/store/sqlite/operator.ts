@@ -1,55 +1,50 @@
-import type Database from "better-sqlite3";
 import type { ApiKeySummary, ClientSummary, OperatorStore, PoolUse, SchemaState } from "../operator.js";
-import { scopesFromText, type TenantRow, tenantFromRow } from "../rows.js";
-import type { TenantRecord } from "../store.js";
+import type { ApiKeyRecord, ClientRecord, TenantRecord } from "../store.js";
+import { API_KEYS, CLIENTS, TENANTS } from "../tables.js";
+import type { Statement } from "../write-behind.js";
 import { MIGRATION_COUNT } from "./migrations.js";
+import { type Direct, type PreparedStatements, statement } from "./statements.js";
 
-interface ApiKeyRow {
-  id: string;
-  tenant_id: string | null;
-  scopes: string;
-  created_at: string;
-  revoked_at: string | null;
-}
+const countMigrations = statement<[]>("migrations", "SELECT count(*) AS n FROM schema_migrations");
+const countPendingDeliveries = statement<[]>("pending-deliveries", "SELECT count(*) AS n FROM webhook_deliveries WHERE status = 'pending'");
+const selectTenants = statement<[]>("tenants", "SELECT * FROM tenants ORDER BY created_at, id");
+/** Without the hashes, which are not even read. */
+const selectApiKeys = statement<[tenantId: string]>(
+  "api-keys",
+  "SELECT id, tenant_id, scopes, created_at, revoked_at FROM api_keys WHERE tenant_id = ? ORDER BY created_at, id",
+);
+const selectClients = statement<[tenantId: string]>(
+  "clients",
+  "SELECT client_id, tenant_id, scopes, created_at FROM oauth_clients WHERE tenant_id = ? ORDER BY created_at, client_id",
+);
+const updateClientSecret = statement<[secretHash: string, clientId: string]>(
+  "set-client-secret",
+  "UPDATE oauth_clients SET secret_hash = ? WHERE client_id = ?",
+);
 
-interface ClientRow {
-  client_id: string;
-  tenant_id: string;
-  scopes: string;
-  created_at: string;
-}
+const withoutHash = ({ keyHash: _, ...summary }: ApiKeyRecord): ApiKeySummary => summary;
+const withoutSecret = ({ secretHash: _, ...summary }: ClientRecord): ClientSummary => summary;
 
 /**
  * The operator's reads on the store's read connection; the one change (a client's secret) goes
- * through `write`, the store's group committer, which owns the writer connection.
+ * through the store's group committer, which owns the writer connection.
  */
 export class SqliteOperator implements OperatorStore {
-  readonly #statements;
-
   constructor(
-    reader: Database.Database,
-    private readonly write: <T>(statement: (writer: Database.Database) => T) => Promise<T>,
-  ) {
-    this.#statements = {
-      migrations: reader.prepare("SELECT count(*) AS n FROM schema_migrations"),
-      pendingDeliveries: reader.prepare("SELECT count(*) AS n FROM webhook_deliveries WHERE status = 'pending'"),
-      tenants: reader.prepare("SELECT * FROM tenants ORDER BY created_at, id"),
-      apiKeys: reader.prepare(
-        "SELECT id, tenant_id, scopes, created_at, revoked_at FROM api_keys WHERE tenant_id = ? ORDER BY created_at, id",
-      ),
-      clients: reader.prepare(
-        "SELECT client_id, tenant_id, scopes, created_at FROM oauth_clients WHERE tenant_id = ? ORDER BY created_at, client_id",
-      ),
-    };
-  }
+    private readonly reader: PreparedStatements,
+    private readonly direct: Direct,
+  ) {}
 
   async ping(): Promise<SchemaState> {
-    const { n } = this.#statements.migrations.get() as { n: number };
-    return { migrationsApplied: n, migrationsExpected: MIGRATION_COUNT };
+    return { migrationsApplied: this.#count(countMigrations()), migrationsExpected: MIGRATION_COUNT };
   }
 
   async pendingDeliveries(): Promise<number> {
-    return (this.#statements.pendingDeliveries.get() as { n: number }).n;
+    return this.#count(countPendingDeliveries());
+  }
+
+  #count(statement: Statement): number {
+    return this.reader.execute(statement).rows[0]?.n as number;
   }
 
   /** One embedded connection per role, no pool: the group-commit queue depth says how busy the writer is. */
@@ -58,30 +53,18 @@ export class SqliteOperator implements OperatorStore {
   }
 
   async listTenants(): Promise<TenantRecord[]> {
-    return (this.#statements.tenants.all() as TenantRow[]).map(tenantFromRow);
+    return this.reader.many(TENANTS, selectTenants());
   }
 
   async listApiKeys(tenantId: string): Promise<ApiKeySummary[]> {
-    return (this.#statements.apiKeys.all(tenantId) as ApiKeyRow[]).map((row) => ({
-      id: row.id,
-      tenantId: row.tenant_id,
-      scopes: scopesFromText(row.scopes),
-      createdAt: row.created_at,
-      revokedAt: row.revoked_at,
-    }));
+    return this.reader.many(API_KEYS, selectApiKeys(tenantId)).map(withoutHash);
   }
 
   async listClients(tenantId: string): Promise<ClientSummary[]> {
-    return (this.#statements.clients.all(tenantId) as ClientRow[]).map((row) => ({
-      clientId: row.client_id,
-      tenantId: row.tenant_id,
-      scopes: scopesFromText(row.scopes),
-      createdAt: row.created_at,
-    }));
+    return this.reader.many(CLIENTS, selectClients(tenantId)).map(withoutSecret);
   }
 
-  async setClientSecret(clientId: string, secretHash: string): Promise<boolean> {
-    const sql = "UPDATE oauth_clients SET secret_hash = ? WHERE client_id = ?";
-    return (await this.write((writer) => writer.prepare(sql).run(secretHash, clientId))).changes === 1;
+  setClientSecret(clientId: string, secretHash: string): Promise<boolean> {
+    return this.direct((writer) => writer.execute(updateClientSecret(secretHash, clientId)).rowCount === 1);
   }
 }

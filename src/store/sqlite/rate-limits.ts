@@ -1,5 +1,6 @@
 import { rmSync } from "node:fs";
 import Database from "better-sqlite3";
+import { assert } from "../../ledger/assert.js";
 import { RATE_LIMIT_PRUNE_INTERVAL_MS, type RateLimitCount, type RateLimitCounters } from "../rate-limits.js";
 
 /**
@@ -82,7 +83,7 @@ export class SqliteRateLimits implements RateLimitCounters {
     }
     const windowEnd = now - (now % windowMs) + windowMs;
     const row = opened.add.get({ key, windowEnd, amount });
-    if (!row) throw new Error("rate limit upsert returned no row");
+    assert(row !== undefined, "the rate limit upsert returns its row");
     return { before: row.count - amount, windowEnd: row.window_end, resetInMs: Math.max(0, row.window_end - now) };
   }
 

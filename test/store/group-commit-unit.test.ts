@@ -1,0 +1,190 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { setImmediate as nextTurn } from "node:timers/promises";
+import { type BatchItem, GroupCommitter, type Outcome } from "../../src/store/group-commit.js";
+
+/**
+ * Unit tests of the group committer with a fake runner (no database). The fake runs each item's
+ * work against a transaction that is only a label, the way a store's runner does: one item's
+ * error is its own outcome; the batch as a whole fails when `failBatch` says so.
+ */
+interface FakeTx {
+  batch: number;
+}
+
+class FakeRunner {
+  /** The hints of each batch's items, in the order the batches ran. */
+  readonly batches: (string | undefined)[][] = [];
+  running = 0;
+  maxRunning = 0;
+  /** When set, every batch waits for it before it runs its items. */
+  gate: Promise<void> | undefined;
+  /** A batch that fails as a whole (its commit) throws this. */
+  failBatch: (hints: (string | undefined)[]) => Error | undefined = () => undefined;
+  /** Outcomes a batch returns: by default one per item. */
+  dropOutcomes = false;
+
+  readonly run = async (items: BatchItem<FakeTx, string>[]): Promise<Outcome[]> => {
+    const hints = items.map((item) => item.hint);
+    this.batches.push(hints);
+    this.running += 1;
+    this.maxRunning = Math.max(this.maxRunning, this.running);
+    try {
+      if (this.gate) await this.gate;
+      const tx = { batch: this.batches.length };
+      const outcomes: Outcome[] = [];
+      for (const item of items) {
+        try {
+          outcomes.push({ ok: true, value: await item.work(tx) });
+        } catch (error) {
+          outcomes.push({ ok: false, error });
+        }
+      }
+      const failure = this.failBatch(hints);
+      if (failure) throw failure;
+      return this.dropOutcomes ? outcomes.slice(1) : outcomes;
+    } finally {
+      this.running -= 1;
+    }
+  };
+}
+
+function gate(): { promise: Promise<void>; open: () => void } {
+  let open = () => {};
+  const promise = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { promise, open };
+}
+
+const echo = (value: string) => async () => value;
+
+describe("GroupCommitter", () => {
+  it("runs work that arrives together in one group, each item with its own result", async () => {
+    const runner = new FakeRunner();
+    const committer = new GroupCommitter<FakeTx, string>(runner.run);
+    const failing = committer.submit(async () => {
+      throw new Error("item fails");
+    }, "b");
+    const results = Promise.all([committer.submit(echo("one"), "a"), committer.submit(async (tx) => tx.batch, "c")]);
+    await assert.rejects(failing, /item fails/);
+    assert.deepEqual(await results, ["one", 1]);
+    assert.deepEqual(runner.batches, [["b", "a", "c"]]);
+  });
+
+  it("puts at most maxItemsPerBatch items in a group, in arrival order", async () => {
+    const runner = new FakeRunner();
+    const committer = new GroupCommitter<FakeTx, string>(runner.run, 1, 2);
+    await Promise.all(["1", "2", "3", "4", "5"].map((hint) => committer.submit(echo(hint), hint)));
+    assert.deepEqual(runner.batches, [["1", "2"], ["3", "4"], ["5"]]);
+  });
+
+  it("runs at most maxBatchesInFlight groups at once; what arrives meanwhile waits and shares the next", async () => {
+    const runner = new FakeRunner();
+    const held = gate();
+    runner.gate = held.promise;
+    const committer = new GroupCommitter<FakeTx, string>(runner.run, 2);
+    const first = committer.submit(echo("a"), "a");
+    await nextTurn();
+    const second = committer.submit(echo("b"), "b");
+    await nextTurn();
+    const waiting = [committer.submit(echo("c"), "c"), committer.submit(echo("d"), "d")];
+    await nextTurn();
+    assert.deepEqual(runner.batches, [["a"], ["b"]], "a third group waits for one of the two in flight");
+    assert.equal(committer.stats.queued, 2);
+    runner.gate = undefined;
+    held.open();
+    assert.deepEqual(await Promise.all([first, second, ...waiting]), ["a", "b", "c", "d"]);
+    assert.deepEqual(runner.batches, [["a"], ["b"], ["c", "d"]]);
+    assert.equal(runner.maxRunning, 2);
+  });
+
+  it("runs a group that failed as a whole again, one item per group", async () => {
+    const runner = new FakeRunner();
+    // A group containing "poison" fails at commit, whether with others or alone.
+    runner.failBatch = (hints) => (hints.includes("poison") ? new Error("commit fails") : undefined);
+    const committer = new GroupCommitter<FakeTx, string>(runner.run);
+    const results = await Promise.allSettled([
+      committer.submit(echo("a"), "a"),
+      committer.submit(echo("poison"), "poison"),
+      committer.submit(echo("c"), "c"),
+    ]);
+    assert.deepEqual(runner.batches, [["a", "poison", "c"], ["a"], ["poison"], ["c"]]);
+    assert.deepEqual(
+      results.map((result) => (result.status === "fulfilled" ? result.value : (result.reason as Error).message)),
+      ["a", "commit fails", "c"],
+    );
+  });
+
+  it("does not run again a group of one item that failed as a whole", async () => {
+    const runner = new FakeRunner();
+    runner.failBatch = () => new Error("commit fails");
+    const committer = new GroupCommitter<FakeTx, string>(runner.run);
+    await assert.rejects(committer.submit(echo("alone"), "alone"), /commit fails/);
+    assert.deepEqual(runner.batches, [["alone"]]);
+  });
+
+  it("rejects an item whose outcome the runner lost", async () => {
+    const runner = new FakeRunner();
+    runner.dropOutcomes = true;
+    const committer = new GroupCommitter<FakeTx, string>(runner.run);
+    const [first, second] = await Promise.allSettled([committer.submit(echo("a"), "a"), committer.submit(echo("b"), "b")]);
+    // The runner dropped the first outcome, so the second item got the first's, and the last none.
+    assert.deepEqual(first, { status: "fulfilled", value: "b" });
+    assert.equal(second?.status, "rejected");
+    assert.match(String((second as PromiseRejectedResult).reason), /batch lost an outcome/);
+  });
+
+  it("drain resolves once nothing is queued or running", async () => {
+    const runner = new FakeRunner();
+    const committer = new GroupCommitter<FakeTx, string>(runner.run, 1, 1);
+    const done: string[] = [];
+    for (const hint of ["a", "b", "c"]) {
+      void committer.submit(async () => {
+        await new Promise((resolve) => setTimeout(resolve, 2));
+        done.push(hint);
+      }, hint);
+    }
+    await committer.drain();
+    assert.deepEqual(done, ["a", "b", "c"]);
+    assert.deepEqual(committer.stats, { batches: 3, items: 3, queued: 0 });
+  });
+
+  it("counts groups, items and the queue; a group run again item by item counts once", async () => {
+    const runner = new FakeRunner();
+    runner.failBatch = (hints) => (hints.length > 1 && hints.includes("poison") ? new Error("commit fails") : undefined);
+    const committer = new GroupCommitter<FakeTx, string>(runner.run);
+    const submitted = [committer.submit(echo("a"), "a"), committer.submit(echo("b"), "b"), committer.submit(echo("poison"), "poison")];
+    assert.deepEqual(committer.stats, { batches: 0, items: 0, queued: 3 });
+    await Promise.all(submitted);
+    assert.deepEqual(committer.stats, { batches: 1, items: 3, queued: 0 });
+    await committer.submit(echo("d"), "d");
+    assert.deepEqual(committer.stats, { batches: 2, items: 4, queued: 0 });
+  });
+
+  it("tells observers about each group and each commit's events; a failing observer changes nothing", async () => {
+    const runner = new FakeRunner();
+    const committer = new GroupCommitter<FakeTx, string>(runner.run);
+    const finished: number[] = [];
+    const events: (readonly string[])[] = [];
+    committer.observe({
+      batchFinished: () => {
+        throw new Error("observer fails");
+      },
+    });
+    const stop = committer.observe({
+      batchFinished: (items, seconds) => {
+        assert.ok(seconds >= 0);
+        finished.push(items);
+      },
+      eventsCommitted: (types) => events.push(types),
+    });
+    await Promise.all([committer.submit(echo("a"), "a"), committer.submit(echo("b"), "b")]);
+    committer.eventsCommitted([]);
+    committer.eventsCommitted(["bet.placed"]);
+    stop();
+    await committer.submit(echo("c"), "c");
+    assert.deepEqual(finished, [2]);
+    assert.deepEqual(events, [["bet.placed"]]);
+  });
+});
