@@ -78,7 +78,7 @@ export class Metrics {
       registers,
     });
     const commitItems = new Histogram({
-      name: "wallet_commit_batch_items",
+      name: "wallet_commit_items",
       help: "Pieces of work (movements, bookkeeping writes) per group-committed database transaction",
       buckets: BATCH_BUCKETS,
       registers,
@@ -161,7 +161,7 @@ export class Metrics {
     if (processMetrics) collectDefaultMetrics({ register: this.registry });
 
     this.close = operator.observeCommits({
-      batchFinished: (items, seconds) => {
+      commitFinished: (items, seconds) => {
         commitItems.observe(items);
         commitDuration.observe(seconds);
       },

@@ -23,10 +23,10 @@ export const masterKey = (tenantId: string, currency: string): AccountKey => ({
   currency,
 });
 
-export const walletKey = (wallet: { tenantId: string; id: string }, currency: string): AccountKey => ({
+export const walletKey = (wallet: { tenantId: string; uuid: string }, currency: string): AccountKey => ({
   tenantId: wallet.tenantId,
   ownerKind: "wallet",
-  walletUuid: wallet.id,
+  walletUuid: wallet.uuid,
   currency,
 });
 

@@ -47,15 +47,15 @@ export class DepositService {
       const wallet = request.lookup && (await tx.findWallet(request.tenantId, request.lookup));
       if (request.lookup && !wallet) throw walletNotFound();
       const credit = wallet ? walletKey(wallet, currency.code) : masterKey(request.tenantId, currency.code);
-      const existing = await tx.findDeposit(currency.code, request.txHash);
-      if (existing) assertSameDeposit(existing, request.tenantId, wallet?.id ?? null, amount);
+      const existing = await tx.lockDeposit(currency.code, request.txHash);
+      if (existing) assertSameDeposit(existing, request.tenantId, wallet?.uuid ?? null, amount);
       const step = depositStep(existing?.status, { final, dropped: request.status === "dropped" });
-      const applied = await this.#applyStep(tx, step, existing, { currency, amount, credit, request, walletUuid: wallet?.id ?? null });
+      const applied = await this.#applyStep(tx, step, existing, { currency, amount, credit, request, walletUuid: wallet?.uuid ?? null });
       const now = new Date().toISOString();
       const next: DepositRecord = {
         id: existing?.id ?? uuidv7(),
         tenantId: request.tenantId,
-        walletUuid: wallet?.id ?? null,
+        walletUuid: wallet?.uuid ?? null,
         currency: currency.code,
         txHash: request.txHash,
         amount,

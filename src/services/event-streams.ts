@@ -15,7 +15,7 @@ import { LiveStream, type StreamSlot } from "./event-streams/stream.js";
  *   last sequence number it read, keeps the frames in a shared window, and offers them to each of
  *   the tenant's streams. A stream writes the frames after its own cursor that match its wallet
  *   filter, and as soon as its connection does not take a write whole, writes nothing more until
- *   that write has been flushed: at most one write (PASS_BYTES) waits in the process per stream.
+ *   that write has been drained: at most one write (PASS_BYTES) waits in the process per stream.
  * - A stream resumed from an old Last-Event-ID (behind the window) catches up with reads of its
  *   own, a page at a time, until it reaches the window and joins the shared position.
  * - Slow consumers: a stream whose connection is not draining while the tenant's events run more

@@ -31,7 +31,7 @@ export async function recordEvent(tx: WriteTx, currencies: CurrencyRegistry, inp
     tenantId: input.tenantId,
     id,
     type: input.type,
-    walletUuid: input.wallet?.id ?? null,
+    walletUuid: input.wallet?.uuid ?? null,
     payload: JSON.stringify(payload),
     createdAt,
   });
@@ -39,7 +39,7 @@ export async function recordEvent(tx: WriteTx, currencies: CurrencyRegistry, inp
 
 /** The wallet a record belongs to, read inside the transaction (holds and withdrawals keep its id). */
 export async function walletById(tx: WriteTx, tenantId: string, walletUuid: string): Promise<WalletRecord> {
-  const wallet = await tx.findWallet(tenantId, { by: "id", value: walletUuid });
+  const wallet = await tx.findWallet(tenantId, { by: "uuid", value: walletUuid });
   assert(wallet !== undefined, `wallet ${walletUuid} of tenant ${tenantId} exists`);
   return wallet;
 }

@@ -57,7 +57,7 @@ export class GameService {
   async betIn(tx: WriteTx, request: GameRequest): Promise<GameResult> {
     const { currency, amount } = parseMoney(this.currencies, request.currency ?? "", request.amount ?? "");
     const wallet = await findWallet(tx, request);
-    const fingerprint = fingerprintOf("bet", wallet.id, currency.code, amount, request);
+    const fingerprint = fingerprintOf("bet", wallet.uuid, currency.code, amount, request);
     const prior = await priorAnswer(tx, request, fingerprint);
     if (prior) return prior;
     const moved = await move(tx, {
@@ -76,7 +76,7 @@ export class GameService {
   async winIn(tx: WriteTx, request: GameRequest): Promise<GameResult> {
     const { currency, amount } = parseMoney(this.currencies, request.currency ?? "", request.amount ?? "", { allowZero: true });
     const wallet = await findWallet(tx, request);
-    const fingerprint = fingerprintOf("win", wallet.id, currency.code, amount, request);
+    const fingerprint = fingerprintOf("win", wallet.uuid, currency.code, amount, request);
     const prior = await priorAnswer(tx, request, fingerprint);
     if (prior) return prior;
     const bet = await settledBet(tx, request, wallet, currency.code);
@@ -108,7 +108,7 @@ export class GameService {
       amount,
       phase: "posted",
       transferType: kind,
-      walletUuid: wallet.id,
+      walletUuid: wallet.uuid,
       reference: request.transactionId,
       roundId: request.roundId,
     });
@@ -123,12 +123,12 @@ export class GameService {
     // Aggregators name the currency of every rollback, so even one of an unknown bet answers
     // the wallet's balance in it.
     const currencyCode = findCurrency(this.currencies, required(request.currency, "currency")).code;
-    const fingerprint = fingerprintOf("rollback", wallet.id, currencyCode, 0n, request);
+    const fingerprint = fingerprintOf("rollback", wallet.uuid, currencyCode, 0n, request);
     const prior = await priorAnswer(tx, request, fingerprint);
     if (prior) return prior;
-    const bet = await tx.findGameTransaction(request.tenantId, betId);
+    const bet = await tx.lockGameTransaction(request.tenantId, betId);
     if (bet && bet.kind !== "bet") throw new AppError("invalid_request", "Only a bet can be rolled back", { bet_transaction_id: betId });
-    if (bet && bet.status !== "tombstone" && (bet.walletUuid !== wallet.id || bet.currency !== currencyCode)) {
+    if (bet && bet.status !== "tombstone" && (bet.walletUuid !== wallet.uuid || bet.currency !== currencyCode)) {
       throw new AppError("invalid_request", "The rollback's wallet and currency must match its bet", { bet_transaction_id: betId });
     }
     if (bet?.status === "settled")
@@ -168,7 +168,7 @@ function required(value: string | undefined, field: string): string {
 
 /** The same transaction_id again: replay its first answer, or refuse if it asked otherwise. */
 async function priorAnswer(tx: WriteTx, request: GameRequest, fingerprint: string): Promise<GameResult | undefined> {
-  const prior = await tx.findGameTransaction(request.tenantId, request.transactionId);
+  const prior = await tx.lockGameTransaction(request.tenantId, request.transactionId);
   if (!prior) return undefined;
   if (prior.status === "tombstone") {
     throw new AppError("conflict", "This transaction was rolled back before it arrived and can never be placed", {
@@ -186,11 +186,11 @@ async function priorAnswer(tx: WriteTx, request: GameRequest, fingerprint: strin
 /** A bet a win can refer to: known, placed, not rolled back, on the same wallet and currency. */
 async function settledBet(tx: WriteTx, request: GameRequest, wallet: WalletRecord, currency: string): Promise<GameTransactionRecord> {
   const betId = required(request.betTransactionId, "bet_transaction_id");
-  const bet = await tx.findGameTransaction(request.tenantId, betId);
+  const bet = await tx.lockGameTransaction(request.tenantId, betId);
   if (bet?.kind !== "bet" || bet.status === "tombstone") throw new AppError("not_found", "Bet not found", { bet_transaction_id: betId });
   if (bet.status === "rolled_back")
     throw new AppError("conflict", "The bet was rolled back; its win is refused", { bet_transaction_id: betId });
-  if (bet.walletUuid !== wallet.id || bet.currency !== currency) {
+  if (bet.walletUuid !== wallet.uuid || bet.currency !== currency) {
     throw new AppError("invalid_request", "The win's wallet and currency must match its bet", { bet_transaction_id: betId });
   }
   return bet;
@@ -202,7 +202,7 @@ async function tombstone(tx: WriteTx, request: GameRequest, wallet: WalletRecord
     transactionId: betId,
     kind: "bet",
     status: "tombstone",
-    walletUuid: wallet.id,
+    walletUuid: wallet.uuid,
     currency,
     amount: 0n,
     roundId: request.roundId,
@@ -238,7 +238,7 @@ async function record(tx: WriteTx, request: GameRequest, recorded: Recorded): Pr
   await tx.saveGameTransaction({
     ...transaction,
     tenantId: request.tenantId,
-    walletUuid: recorded.wallet.id,
+    walletUuid: recorded.wallet.uuid,
     fingerprint: recorded.fingerprint,
     result: encodeResult(result),
   });

@@ -60,7 +60,7 @@ export class HoldService {
       const hold: HoldRecord = {
         id: holdId,
         tenantId: request.tenantId,
-        walletUuid: wallet.id,
+        walletUuid: wallet.uuid,
         currency: currency.code,
         amount,
         capturedAmount: 0n,
@@ -110,7 +110,7 @@ export class HoldService {
   /** Voids the hold if it is still pending and its timeout has passed; false if not. */
   #expire(tenantId: string, id: string): Promise<boolean> {
     return this.store.write(async (tx) => {
-      const hold = await tx.findHold(tenantId, id);
+      const hold = await tx.lockHold(tenantId, id);
       if (hold?.status !== "pending" || hold.expiresAt > new Date().toISOString()) return false;
       await this.#resolve(tx, hold, "expired", 0n);
       return true;
@@ -125,7 +125,7 @@ export class HoldService {
 
   /** A pending hold; a finished or expired one cannot be captured or voided. */
   async #pendingHold(tx: WriteTx, tenantId: string, id: string, verb: string): Promise<HoldRecord> {
-    const hold = await tx.findHold(tenantId, id);
+    const hold = await tx.lockHold(tenantId, id);
     if (!hold) throw holdNotFound();
     // A hold past its timeout is expired even if the sweeper has not voided it yet.
     const status = hold.status === "pending" && hold.expiresAt <= new Date().toISOString() ? "expired" : hold.status;

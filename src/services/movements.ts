@@ -45,7 +45,7 @@ export const stakeAccounts = (wallet: WalletRecord, currency: Currency) => ({
   currency,
   debit: walletKey(wallet, currency.code),
   credit: masterKey(wallet.tenantId, currency.code),
-  walletUuid: wallet.id,
+  walletUuid: wallet.uuid,
 });
 
 export interface Moved {

@@ -61,7 +61,7 @@ export class TransferService {
       amount,
       phase: "posted",
       transferType,
-      walletUuid: wallet.id,
+      walletUuid: wallet.uuid,
       reference: null,
     });
     const account = transferType === "to_sub" ? moved.credit : moved.debit;
@@ -82,7 +82,7 @@ export class TransferService {
       request.currency === undefined ? undefined : (this.currencies.find(request.currency)?.code ?? request.currency.toUpperCase());
     const page = await this.store.listTransfers({
       tenantId: request.tenantId,
-      walletUuid: wallet.id,
+      walletUuid: wallet.uuid,
       status: request.status,
       transferType: request.transferType,
       currency,

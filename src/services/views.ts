@@ -56,7 +56,7 @@ export function balanceView(currencies: CurrencyRegistry, account: AccountRecord
 }
 
 export function walletSummaryView(wallet: WalletRecord): WalletSummary {
-  return { id: wallet.id, name: wallet.name, external_id: wallet.externalId, wallet_id: wallet.walletId };
+  return { id: wallet.uuid, name: wallet.name, external_id: wallet.externalId, wallet_id: wallet.walletId };
 }
 
 export function walletView(currencies: CurrencyRegistry, wallet: WalletRecord, accounts: AccountRecord[]): Wallet {
@@ -228,7 +228,7 @@ export function eventPayloadView(currencies: CurrencyRegistry, event: EventFacts
     type: event.type,
     created_at: event.createdAt,
     tenant_id: event.tenantId,
-    wallet: wallet && { id: wallet.id, wallet_id: wallet.walletId, external_id: wallet.externalId, name: wallet.name },
+    wallet: wallet && { id: wallet.uuid, wallet_id: wallet.walletId, external_id: wallet.externalId, name: wallet.name },
     currency: account.currency,
     balance: balanceView(currencies, account),
     account_version: account.version,

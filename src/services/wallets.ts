@@ -30,7 +30,7 @@ export function walletLookup(ids: { wallet_id?: string | undefined; external_id?
 /** A path segment names a wallet by its wallet_id or its UUID; anything else cannot exist. */
 export function pathLookup(segment: string): WalletLookup | undefined {
   if (WALLET_ID_PATTERN.test(segment)) return { by: "wallet_id", value: segment };
-  if (isUuid(segment)) return { by: "id", value: segment.toLowerCase() };
+  if (isUuid(segment)) return { by: "uuid", value: segment.toLowerCase() };
   return undefined;
 }
 
@@ -42,7 +42,15 @@ export class WalletService {
 
   create(tenantId: string, name: string, externalId: string, once?: Once): Promise<Written<WalletRecord>> {
     const now = new Date().toISOString();
-    const wallet: WalletRecord = { id: randomUUID(), walletId: newWalletId(), tenantId, name, externalId, createdAt: now, updatedAt: now };
+    const wallet: WalletRecord = {
+      uuid: randomUUID(),
+      walletId: newWalletId(),
+      tenantId,
+      name,
+      externalId,
+      createdAt: now,
+      updatedAt: now,
+    };
     return this.idempotency.write(once, async (tx) => {
       if ((await tx.insertWallet(wallet)) === "duplicate_external_id") {
         throw new AppError("duplicate_external_id", "A wallet with this external_id already exists", { external_id: externalId });
@@ -59,10 +67,10 @@ export class WalletService {
 
   async list(tenantId: string, limit: number, offset: number, search?: string) {
     const { wallets, total } = await this.store.listWallets(tenantId, limit, offset, search);
-    const accounts = await this.store.listWalletAccounts(wallets.map((wallet) => wallet.id));
+    const accounts = await this.store.listWalletAccounts(wallets.map((wallet) => wallet.uuid));
     const byWallet = new Map<string | null, AccountRecord[]>();
     for (const account of accounts) byWallet.set(account.walletUuid, [...(byWallet.get(account.walletUuid) ?? []), account]);
-    return { total, wallets: wallets.map((wallet) => ({ wallet, accounts: byWallet.get(wallet.id) ?? [] })) };
+    return { total, wallets: wallets.map((wallet) => ({ wallet, accounts: byWallet.get(wallet.uuid) ?? [] })) };
   }
 
   /** A wallet's deposits, newest first: the dashboard shows the confirming ones. */
@@ -74,7 +82,7 @@ export class WalletService {
   ): Promise<DepositRecord[]> {
     const wallet = lookup && (await this.store.findWallet(tenantId, lookup));
     if (!wallet) throw walletNotFound();
-    return this.store.listDeposits(tenantId, wallet.id, status, limit);
+    return this.store.listDeposits(tenantId, wallet.uuid, status, limit);
   }
 
   async masterAccounts(tenantId: string): Promise<AccountRecord[]> {

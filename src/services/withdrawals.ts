@@ -51,14 +51,14 @@ export class WithdrawalService {
         amount,
         phase: "pending",
         transferType: "withdrawal",
-        walletUuid: wallet.id,
+        walletUuid: wallet.uuid,
         reference: withdrawalId,
       });
       const now = new Date().toISOString();
       const withdrawal: WithdrawalRecord = {
         id: withdrawalId,
         tenantId: request.tenantId,
-        walletUuid: wallet.id,
+        walletUuid: wallet.uuid,
         currency: currency.code,
         amount,
         address: request.address,
@@ -87,7 +87,7 @@ export class WithdrawalService {
    */
   report(id: string, status: "completed" | "failed", txHash: string | undefined, once?: Once): Promise<Written<WithdrawalResult>> {
     return this.idempotency.write(once, async (tx) => {
-      const withdrawal = await tx.findWithdrawal(null, id);
+      const withdrawal = await tx.lockWithdrawal(null, id);
       if (!withdrawal) throw withdrawalNotFound();
       if (withdrawal.status === status) return { withdrawal, account: null };
       if (withdrawal.status !== "pending") {

@@ -2,10 +2,12 @@
  * Group commit (TigerBeetle's lesson, DESIGN 2): work that arrives while a transaction is being
  * committed waits and is then run, in arrival order, inside the next single transaction. Each
  * piece keeps its own result or error; all are answered only after that commit is durable, so a
- * durable commit is paid once per batch instead of once per movement.
+ * durable commit is paid once per commit of many items instead of once per movement. (A
+ * "commit" here is one such shared transaction; a batch is a `POST /batches/` request, one item
+ * here, and a items is a set of linked movements inside a batch.)
  */
 
-export interface BatchItem<Tx, Hint = undefined> {
+export interface CommitItem<Tx, Hint = undefined> {
   work: (tx: Tx) => Promise<unknown>;
   /** What the work will touch, for a runner that reads it in advance. */
   hint: Hint | undefined;
@@ -15,15 +17,15 @@ export interface BatchItem<Tx, Hint = undefined> {
 
 export type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
-/** Runs a batch in one transaction and returns each item's outcome, or throws if the commit fails. */
-export type BatchRunner<Tx, Hint> = (items: BatchItem<Tx, Hint>[]) => Promise<Outcome[]>;
+/** Runs the items of a commit in one transaction and returns each item's outcome, or throws if the commit fails. */
+export type CommitRunner<Tx, Hint> = (items: CommitItem<Tx, Hint>[]) => Promise<Outcome[]>;
 
-export const MAX_BATCH_ITEMS = 8190;
+export const MAX_ITEMS_PER_COMMIT = 8190;
 const DRAIN_POLL_MS = 5;
 
 export interface CommitStats {
   /** Transactions committed or attempted. */
-  batches: number;
+  commits: number;
   /** Pieces of work run inside them. */
   items: number;
   /** Pieces of work waiting for the next transaction right now. */
@@ -32,36 +34,36 @@ export interface CommitStats {
 
 /**
  * Told about every transaction (metrics): observers must be cheap and must not throw. The
- * committer reports batches itself; the store reports the events a committed transaction made
+ * committer reports commits itself; the store reports the events a committed transaction made
  * durable, since only it knows when a commit succeeded.
  */
 export interface CommitObserver {
   /** A transaction of `items` pieces of work finished (committed, or failed and retried item by item) in `seconds`. */
-  batchFinished?(items: number, seconds: number): void;
+  commitFinished?(items: number, seconds: number): void;
   /** The types of the events a committed transaction appended, one entry per event. */
   eventsCommitted?(types: readonly string[]): void;
 }
 
 export class GroupCommitter<Tx, Hint = undefined> {
-  readonly stats: CommitStats = { batches: 0, items: 0, queued: 0 };
-  readonly #queue: BatchItem<Tx, Hint>[] = [];
+  readonly stats: CommitStats = { commits: 0, items: 0, queued: 0 };
+  readonly #queue: CommitItem<Tx, Hint>[] = [];
   readonly #observers = new Set<CommitObserver>();
-  #batchesInFlight = 0;
+  #commitsInFlight = 0;
   #scheduled = false;
 
   /**
-   * @param maxBatchesInFlight 1 for a single-writer store (SQLite); more lets a client-server
-   *   store overlap one batch's round trips with another's commit.
+   * @param maxCommitsInFlight 1 for a single-writer store (SQLite); more lets a client-server
+   *   store overlap one commit's round trips with another's commit.
    */
   constructor(
-    private readonly runBatch: BatchRunner<Tx, Hint>,
-    private readonly maxBatchesInFlight = 1,
-    private readonly maxItemsPerBatch = MAX_BATCH_ITEMS,
+    private readonly runCommit: CommitRunner<Tx, Hint>,
+    private readonly maxCommitsInFlight = 1,
+    private readonly maxItemsPerCommit = MAX_ITEMS_PER_COMMIT,
   ) {}
 
   /** Resolves once nothing is queued or committing: what a store waits for before it closes. */
   async drain(): Promise<void> {
-    while (this.#queue.length > 0 || this.#batchesInFlight > 0 || this.#scheduled) {
+    while (this.#queue.length > 0 || this.#commitsInFlight > 0 || this.#scheduled) {
       await new Promise((resolve) => setTimeout(resolve, DRAIN_POLL_MS));
     }
   }
@@ -98,33 +100,33 @@ export class GroupCommitter<Tx, Hint = undefined> {
   }
 
   #schedule(): void {
-    if (this.#scheduled || this.#queue.length === 0 || this.#batchesInFlight >= this.maxBatchesInFlight) return;
+    if (this.#scheduled || this.#queue.length === 0 || this.#commitsInFlight >= this.maxCommitsInFlight) return;
     this.#scheduled = true;
-    // setImmediate lets every request that is already parsed join the batch before it starts.
+    // setImmediate lets every request that is already parsed join the commit before it starts.
     setImmediate(() => {
       this.#scheduled = false;
-      void this.#flush();
+      void this.#startCommit();
     });
   }
 
-  async #flush(): Promise<void> {
-    const batch = this.#queue.splice(0, this.maxItemsPerBatch);
+  async #startCommit(): Promise<void> {
+    const items = this.#queue.splice(0, this.maxItemsPerCommit);
     this.stats.queued = this.#queue.length;
-    if (batch.length === 0) return;
-    this.#batchesInFlight += 1;
-    this.stats.batches += 1;
-    this.stats.items += batch.length;
+    if (items.length === 0) return;
+    this.#commitsInFlight += 1;
+    this.stats.commits += 1;
+    this.stats.items += items.length;
     this.#schedule();
     const started = performance.now();
-    const outcomes = await this.#run(batch);
+    const outcomes = await this.#run(items);
     const seconds = (performance.now() - started) / 1000;
-    this.#tell((observer) => observer.batchFinished?.(batch.length, seconds));
-    batch.forEach((item, index) => {
+    this.#tell((observer) => observer.commitFinished?.(items.length, seconds));
+    items.forEach((item, index) => {
       const outcome = outcomes[index];
       if (outcome?.ok) item.resolve(outcome.value);
-      else item.reject(outcome ? outcome.error : new Error("batch lost an outcome"));
+      else item.reject(outcome ? outcome.error : new Error("a commit lost an outcome"));
     });
-    this.#batchesInFlight -= 1;
+    this.#commitsInFlight -= 1;
     this.#schedule();
   }
 
@@ -133,15 +135,15 @@ export class GroupCommitter<Tx, Hint = undefined> {
    * is run again one item per transaction: nothing was answered yet, and one item's bad row
    * must not fail its neighbours.
    */
-  async #run(batch: BatchItem<Tx, Hint>[]): Promise<Outcome[]> {
+  async #run(items: CommitItem<Tx, Hint>[]): Promise<Outcome[]> {
     try {
-      return await this.runBatch(batch);
+      return await this.runCommit(items);
     } catch (error) {
-      if (batch.length === 1) return [{ ok: false, error }];
+      if (items.length === 1) return [{ ok: false, error }];
       const outcomes: Outcome[] = [];
-      for (const item of batch) {
+      for (const item of items) {
         try {
-          outcomes.push(...(await this.runBatch([item])));
+          outcomes.push(...(await this.runCommit([item])));
         } catch (itemError) {
           outcomes.push({ ok: false, error: itemError });
         }

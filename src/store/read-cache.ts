@@ -38,7 +38,7 @@ export class ReadCache {
   /** Remembers the wallet by every name a request may give it. */
   rememberWallet(wallet: WalletRecord): void {
     for (const lookup of [
-      { by: "id", value: wallet.id },
+      { by: "uuid", value: wallet.uuid },
       { by: "wallet_id", value: wallet.walletId },
       { by: "external_id", value: wallet.externalId },
     ] as const) {

@@ -101,8 +101,12 @@ export interface ClientRecord {
   createdAt: string;
 }
 
+/**
+ * A player's wallet. It has two ids: `uuid`, the internal one every row that belongs to the
+ * wallet refers to (as `walletUuid`), and `walletId`, the public `w_…` id of the API.
+ */
 export interface WalletRecord {
-  id: string;
+  uuid: string;
   walletId: string;
   tenantId: string;
   name: string;
@@ -112,7 +116,7 @@ export interface WalletRecord {
 }
 
 /** Names a wallet the way the API does; wallet_id wins over external_id (the specification). */
-export type WalletLookup = { by: "id"; value: string } | { by: "wallet_id"; value: string } | { by: "external_id"; value: string };
+export type WalletLookup = { by: "uuid"; value: string } | { by: "wallet_id"; value: string } | { by: "external_id"; value: string };
 
 export type { AccountKey, OwnerKind };
 

@@ -75,16 +75,16 @@ export interface WriteTx {
   insertTransfer(transfer: TransferRecord): Promise<void>;
   setTransferStatus(id: string, status: TransferStatus): Promise<void>;
   findTransfer(id: string): Promise<TransferRecord | undefined>;
-  findDeposit(currency: string, txHash: string): Promise<DepositRecord | undefined>;
+  lockDeposit(currency: string, txHash: string): Promise<DepositRecord | undefined>;
   saveDeposit(deposit: DepositRecord): Promise<void>;
   /** Locked for the rest of the transaction. */
-  findGameTransaction(tenantId: string, transactionId: string): Promise<GameTransactionRecord | undefined>;
+  lockGameTransaction(tenantId: string, transactionId: string): Promise<GameTransactionRecord | undefined>;
   saveGameTransaction(record: GameTransactionRecord): Promise<void>;
   /** Locked for the rest of the transaction. */
-  findHold(tenantId: string, id: string): Promise<HoldRecord | undefined>;
+  lockHold(tenantId: string, id: string): Promise<HoldRecord | undefined>;
   saveHold(hold: HoldRecord): Promise<void>;
   /** Locked for the rest of the transaction; tenantId null finds any tenant's (system keys). */
-  findWithdrawal(tenantId: string | null, id: string): Promise<WithdrawalRecord | undefined>;
+  lockWithdrawal(tenantId: string | null, id: string): Promise<WithdrawalRecord | undefined>;
   saveWithdrawal(withdrawal: WithdrawalRecord): Promise<void>;
   findIdempotencyRecord(scope: string, key: string): Promise<IdempotencyRecord | undefined>;
   /** Stores the record, replacing an expired one of the same key; false if a live one holds it. */

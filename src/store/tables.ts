@@ -14,6 +14,7 @@ import type {
   IdempotencyRecord,
   TenantRecord,
   TransferRecord,
+  WalletLookup,
   WalletRecord,
   WebhookEndpointRecord,
   WithdrawalRecord,
@@ -45,7 +46,7 @@ export const CLIENTS = table<ClientRecord>("oauth_clients", ["client_id"], {
 });
 
 export const WALLETS = table<WalletRecord>("wallets", ["id"], {
-  id: ["id", "uuid"],
+  uuid: ["id", "uuid"],
   walletId: ["wallet_id", "text"],
   tenantId: ["tenant_id", "uuid"],
   name: ["name", "text"],
@@ -53,6 +54,13 @@ export const WALLETS = table<WalletRecord>("wallets", ["id"], {
   createdAt: ["created_at", "time"],
   updatedAt: ["updated_at", "time"],
 });
+
+/** The column each way of naming a wallet (WalletLookup) compares with. */
+export const WALLET_LOOKUP_COLUMN: Readonly<Record<WalletLookup["by"], string>> = {
+  uuid: "id",
+  wallet_id: "wallet_id",
+  external_id: "external_id",
+};
 
 export const ACCOUNTS = table<AccountRecord>("accounts", ["id"], {
   id: ["id", "uuid"],

@@ -109,9 +109,9 @@ export abstract class WriteBehindTx implements WriteTx {
   // ---- the subclass-only part of WriteTx (built on `run`) ----
 
   abstract insertWallet(wallet: WalletRecord): Promise<"inserted" | "duplicate_external_id">;
-  abstract findDeposit(currency: string, txHash: string): Promise<DepositRecord | undefined>;
-  abstract findHold(tenantId: string, id: string): Promise<HoldRecord | undefined>;
-  abstract findWithdrawal(tenantId: string | null, id: string): Promise<WithdrawalRecord | undefined>;
+  abstract lockDeposit(currency: string, txHash: string): Promise<DepositRecord | undefined>;
+  abstract lockHold(tenantId: string, id: string): Promise<HoldRecord | undefined>;
+  abstract lockWithdrawal(tenantId: string | null, id: string): Promise<WithdrawalRecord | undefined>;
   abstract findIdempotencyRecord(scope: string, key: string): Promise<IdempotencyRecord | undefined>;
   abstract saveIdempotencyRecord(record: IdempotencyRecord): Promise<boolean>;
   abstract insertWebhookEndpoint(endpoint: WebhookEndpointRecord): Promise<void>;
@@ -294,7 +294,7 @@ export abstract class WriteBehindTx implements WriteTx {
     return this.readTransfer(id);
   }
 
-  async findGameTransaction(tenantId: string, transactionId: string): Promise<GameTransactionRecord | undefined> {
+  async lockGameTransaction(tenantId: string, transactionId: string): Promise<GameTransactionRecord | undefined> {
     if (this.#cache.game(tenantId, transactionId) === undefined) await this.#lockGames(tenantId, [transactionId]);
     return this.#cache.game(tenantId, transactionId) ?? undefined;
   }

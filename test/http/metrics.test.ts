@@ -81,7 +81,7 @@ describe("metrics", () => {
       "wallet_http_requests_total",
       "wallet_http_request_duration_seconds_bucket",
       "wallet_http_request_duration_seconds_count",
-      "wallet_commit_batch_items_bucket",
+      "wallet_commit_items_bucket",
       "wallet_commit_duration_seconds_bucket",
       "wallet_commit_queue_depth",
       "wallet_movements_total",
@@ -154,8 +154,8 @@ describe("metrics", () => {
     assert.equal(delta("wallet_movements_total", { type: "bet" }), 1);
     assert.equal(delta("wallet_movements_total", { type: "win" }), 0);
     assert.equal(delta("wallet_events_total", { type: "bet.placed" }), 1);
-    assert.ok(delta("wallet_commit_batch_items_count") >= 1, "the bet's transaction is observed");
-    assert.ok(delta("wallet_commit_batch_items_sum") >= 3, "each bet (placed, refused, replayed) is a piece of work");
+    assert.ok(delta("wallet_commit_items_count") >= 1, "the bet's transaction is observed");
+    assert.ok(delta("wallet_commit_items_sum") >= 3, "each bet (placed, refused, replayed) is a piece of work");
     assert.ok(delta("wallet_commit_duration_seconds_sum") > 0);
     assert.equal(value(after, "wallet_commit_queue_depth"), 0);
     // The deposit that funded the wallet in `before` was counted when it was confirmed.

@@ -75,7 +75,7 @@ describe("durability", () => {
     try {
       const wallet = await store.findWalletWithAccounts(tenantId, { by: "external_id", value: "crash-player" });
       assert.ok(wallet);
-      const history = await store.listTransfers({ tenantId, walletUuid: wallet.wallet.id, limit: 100_000, offset: 0 });
+      const history = await store.listTransfers({ tenantId, walletUuid: wallet.wallet.uuid, limit: 100_000, offset: 0 });
       const stored = new Set(history.transfers.map((transfer) => transfer.id));
       const lost = acknowledged.filter((id) => !stored.has(id));
       assert.deepEqual(lost, [], `${lost.length} acknowledged movements were lost`);

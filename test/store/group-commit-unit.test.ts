@@ -1,37 +1,37 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { setImmediate as nextTurn } from "node:timers/promises";
-import { type BatchItem, GroupCommitter, type Outcome } from "../../src/store/group-commit.js";
+import { type CommitItem, GroupCommitter, type Outcome } from "../../src/store/group-commit.js";
 
 /**
  * Unit tests of the group committer with a fake runner (no database). The fake runs each item's
  * work against a transaction that is only a label, the way a store's runner does: one item's
- * error is its own outcome; the batch as a whole fails when `failBatch` says so.
+ * error is its own outcome; the commit as a whole fails when `failCommit` says so.
  */
 interface FakeTx {
-  batch: number;
+  commit: number;
 }
 
 class FakeRunner {
-  /** The hints of each batch's items, in the order the batches ran. */
-  readonly batches: (string | undefined)[][] = [];
+  /** The hints of each commit's items, in the order the commits ran. */
+  readonly commits: (string | undefined)[][] = [];
   running = 0;
   maxRunning = 0;
-  /** When set, every batch waits for it before it runs its items. */
+  /** When set, every commit waits for it before it runs its items. */
   gate: Promise<void> | undefined;
-  /** A batch that fails as a whole (its commit) throws this. */
-  failBatch: (hints: (string | undefined)[]) => Error | undefined = () => undefined;
-  /** Outcomes a batch returns: by default one per item. */
+  /** A commit that fails as a whole (its commit) throws this. */
+  failCommit: (hints: (string | undefined)[]) => Error | undefined = () => undefined;
+  /** Outcomes a commit returns: by default one per item. */
   dropOutcomes = false;
 
-  readonly run = async (items: BatchItem<FakeTx, string>[]): Promise<Outcome[]> => {
+  readonly run = async (items: CommitItem<FakeTx, string>[]): Promise<Outcome[]> => {
     const hints = items.map((item) => item.hint);
-    this.batches.push(hints);
+    this.commits.push(hints);
     this.running += 1;
     this.maxRunning = Math.max(this.maxRunning, this.running);
     try {
       if (this.gate) await this.gate;
-      const tx = { batch: this.batches.length };
+      const tx = { commit: this.commits.length };
       const outcomes: Outcome[] = [];
       for (const item of items) {
         try {
@@ -40,7 +40,7 @@ class FakeRunner {
           outcomes.push({ ok: false, error });
         }
       }
-      const failure = this.failBatch(hints);
+      const failure = this.failCommit(hints);
       if (failure) throw failure;
       return this.dropOutcomes ? outcomes.slice(1) : outcomes;
     } finally {
@@ -60,26 +60,26 @@ function gate(): { promise: Promise<void>; open: () => void } {
 const echo = (value: string) => async () => value;
 
 describe("GroupCommitter", () => {
-  it("runs work that arrives together in one group, each item with its own result", async () => {
+  it("runs work that arrives together in one commit, each item with its own result", async () => {
     const runner = new FakeRunner();
     const committer = new GroupCommitter<FakeTx, string>(runner.run);
     const failing = committer.submit(async () => {
       throw new Error("item fails");
     }, "b");
-    const results = Promise.all([committer.submit(echo("one"), "a"), committer.submit(async (tx) => tx.batch, "c")]);
+    const results = Promise.all([committer.submit(echo("one"), "a"), committer.submit(async (tx) => tx.commit, "c")]);
     await assert.rejects(failing, /item fails/);
     assert.deepEqual(await results, ["one", 1]);
-    assert.deepEqual(runner.batches, [["b", "a", "c"]]);
+    assert.deepEqual(runner.commits, [["b", "a", "c"]]);
   });
 
-  it("puts at most maxItemsPerBatch items in a group, in arrival order", async () => {
+  it("puts at most maxItemsPerCommit items in a commit, in arrival order", async () => {
     const runner = new FakeRunner();
     const committer = new GroupCommitter<FakeTx, string>(runner.run, 1, 2);
     await Promise.all(["1", "2", "3", "4", "5"].map((hint) => committer.submit(echo(hint), hint)));
-    assert.deepEqual(runner.batches, [["1", "2"], ["3", "4"], ["5"]]);
+    assert.deepEqual(runner.commits, [["1", "2"], ["3", "4"], ["5"]]);
   });
 
-  it("runs at most maxBatchesInFlight groups at once; what arrives meanwhile waits and shares the next", async () => {
+  it("runs at most maxCommitsInFlight commits at once; what arrives meanwhile waits and shares the next", async () => {
     const runner = new FakeRunner();
     const held = gate();
     runner.gate = held.promise;
@@ -90,38 +90,38 @@ describe("GroupCommitter", () => {
     await nextTurn();
     const waiting = [committer.submit(echo("c"), "c"), committer.submit(echo("d"), "d")];
     await nextTurn();
-    assert.deepEqual(runner.batches, [["a"], ["b"]], "a third group waits for one of the two in flight");
+    assert.deepEqual(runner.commits, [["a"], ["b"]], "a third commit waits for one of the two in flight");
     assert.equal(committer.stats.queued, 2);
     runner.gate = undefined;
     held.open();
     assert.deepEqual(await Promise.all([first, second, ...waiting]), ["a", "b", "c", "d"]);
-    assert.deepEqual(runner.batches, [["a"], ["b"], ["c", "d"]]);
+    assert.deepEqual(runner.commits, [["a"], ["b"], ["c", "d"]]);
     assert.equal(runner.maxRunning, 2);
   });
 
-  it("runs a group that failed as a whole again, one item per group", async () => {
+  it("runs a commit that failed as a whole again, one item per commit", async () => {
     const runner = new FakeRunner();
-    // A group containing "poison" fails at commit, whether with others or alone.
-    runner.failBatch = (hints) => (hints.includes("poison") ? new Error("commit fails") : undefined);
+    // A commit containing "poison" fails at commit, whether with others or alone.
+    runner.failCommit = (hints) => (hints.includes("poison") ? new Error("commit fails") : undefined);
     const committer = new GroupCommitter<FakeTx, string>(runner.run);
     const results = await Promise.allSettled([
       committer.submit(echo("a"), "a"),
       committer.submit(echo("poison"), "poison"),
       committer.submit(echo("c"), "c"),
     ]);
-    assert.deepEqual(runner.batches, [["a", "poison", "c"], ["a"], ["poison"], ["c"]]);
+    assert.deepEqual(runner.commits, [["a", "poison", "c"], ["a"], ["poison"], ["c"]]);
     assert.deepEqual(
       results.map((result) => (result.status === "fulfilled" ? result.value : (result.reason as Error).message)),
       ["a", "commit fails", "c"],
     );
   });
 
-  it("does not run again a group of one item that failed as a whole", async () => {
+  it("does not run again a commit of one item that failed as a whole", async () => {
     const runner = new FakeRunner();
-    runner.failBatch = () => new Error("commit fails");
+    runner.failCommit = () => new Error("commit fails");
     const committer = new GroupCommitter<FakeTx, string>(runner.run);
     await assert.rejects(committer.submit(echo("alone"), "alone"), /commit fails/);
-    assert.deepEqual(runner.batches, [["alone"]]);
+    assert.deepEqual(runner.commits, [["alone"]]);
   });
 
   it("rejects an item whose outcome the runner lost", async () => {
@@ -132,7 +132,7 @@ describe("GroupCommitter", () => {
     // The runner dropped the first outcome, so the second item got the first's, and the last none.
     assert.deepEqual(first, { status: "fulfilled", value: "b" });
     assert.equal(second?.status, "rejected");
-    assert.match(String((second as PromiseRejectedResult).reason), /batch lost an outcome/);
+    assert.match(String((second as PromiseRejectedResult).reason), /a commit lost an outcome/);
   });
 
   it("drain resolves once nothing is queued or running", async () => {
@@ -147,33 +147,33 @@ describe("GroupCommitter", () => {
     }
     await committer.drain();
     assert.deepEqual(done, ["a", "b", "c"]);
-    assert.deepEqual(committer.stats, { batches: 3, items: 3, queued: 0 });
+    assert.deepEqual(committer.stats, { commits: 3, items: 3, queued: 0 });
   });
 
-  it("counts groups, items and the queue; a group run again item by item counts once", async () => {
+  it("counts commits, items and the queue; a commit run again item by item counts once", async () => {
     const runner = new FakeRunner();
-    runner.failBatch = (hints) => (hints.length > 1 && hints.includes("poison") ? new Error("commit fails") : undefined);
+    runner.failCommit = (hints) => (hints.length > 1 && hints.includes("poison") ? new Error("commit fails") : undefined);
     const committer = new GroupCommitter<FakeTx, string>(runner.run);
     const submitted = [committer.submit(echo("a"), "a"), committer.submit(echo("b"), "b"), committer.submit(echo("poison"), "poison")];
-    assert.deepEqual(committer.stats, { batches: 0, items: 0, queued: 3 });
+    assert.deepEqual(committer.stats, { commits: 0, items: 0, queued: 3 });
     await Promise.all(submitted);
-    assert.deepEqual(committer.stats, { batches: 1, items: 3, queued: 0 });
+    assert.deepEqual(committer.stats, { commits: 1, items: 3, queued: 0 });
     await committer.submit(echo("d"), "d");
-    assert.deepEqual(committer.stats, { batches: 2, items: 4, queued: 0 });
+    assert.deepEqual(committer.stats, { commits: 2, items: 4, queued: 0 });
   });
 
-  it("tells observers about each group and each commit's events; a failing observer changes nothing", async () => {
+  it("tells observers about each commit and each commit's events; a failing observer changes nothing", async () => {
     const runner = new FakeRunner();
     const committer = new GroupCommitter<FakeTx, string>(runner.run);
     const finished: number[] = [];
     const events: (readonly string[])[] = [];
     committer.observe({
-      batchFinished: () => {
+      commitFinished: () => {
         throw new Error("observer fails");
       },
     });
     const stop = committer.observe({
-      batchFinished: (items, seconds) => {
+      commitFinished: (items, seconds) => {
         assert.ok(seconds >= 0);
         finished.push(items);
       },

@@ -13,7 +13,7 @@ describe("group commit", () => {
     // bookkeeping writes are items): with their default 1 s ticks a slow run counts their items.
     test = await startApp({ sweepIntervalMs: 3_600_000, webhookPollIntervalMs: 3_600_000 });
     await fundMaster(test, "USDTTRC20", "150", "funding");
-    for (let index = 0; index < 10; index += 1) await createWallet(test, `batch-${index}`);
+    for (let index = 0; index < 10; index += 1) await createWallet(test, `player-${index}`);
   });
   after(() => test.close());
 
@@ -22,23 +22,23 @@ describe("group commit", () => {
     const requests = Array.from({ length: 300 }, (_, index) =>
       call(test.app, "POST", "/wallets/transfer-to-user/", {
         key: test.tenant.apiKey,
-        body: { external_id: `batch-${index % 10}`, currency: "USDTTRC20", amount: "1" },
+        body: { external_id: `player-${index % 10}`, currency: "USDTTRC20", amount: "1" },
       }),
     );
     const results = await Promise.all(requests);
-    const batches = test.store.commitStats.batches - before.batches;
+    const commits = test.store.commitStats.commits - before.commits;
     const items = test.store.commitStats.items - before.items;
     assert.equal(items, 300);
-    assert.ok(batches <= 60, `300 movements took ${batches} transactions`);
+    assert.ok(commits <= 60, `300 movements took ${commits} transactions`);
 
-    // The master held 150: exactly 150 succeed, the rest fail on their own, in the same batches.
+    // The master held 150: exactly 150 succeed, the rest fail on their own, in the same commits.
     assert.equal(results.filter((result) => result.status === 200).length, 150);
     assert.ok(results.filter((result) => result.status !== 200).every((result) => result.body.error.code === "insufficient_funds"));
     const ids = new Set(results.filter((result) => result.status === 200).map((result) => result.body.transfer.id));
     assert.equal(ids.size, 150);
     let credited = 0;
     for (let index = 0; index < 10; index += 1) {
-      const response = await balances(test, { external_id: `batch-${index}` });
+      const response = await balances(test, { external_id: `player-${index}` });
       credited += Number(response.body.balances[0]?.available_balance ?? "0");
     }
     assert.equal(credited, 150);
@@ -127,7 +127,7 @@ describe("a transaction that fails as a whole", () => {
       ),
     );
     const bad = store.write(async (tx) => {
-      await tx.findGameTransaction(tenantId, "poison");
+      await tx.lockGameTransaction(tenantId, "poison");
       await tx.saveGameTransaction({
         tenantId,
         transactionId: "poison",

@@ -110,7 +110,7 @@ export class RecordingTx extends WriteBehindTx {
 
   protected async readWallets(tenantId: string, lookups: WalletLookup[]): Promise<WalletRecord[]> {
     await this.#statement("read-wallets", tenantId, lookups);
-    const column = { id: "id", wallet_id: "walletId", external_id: "externalId" } as const;
+    const column = { uuid: "uuid", wallet_id: "walletId", external_id: "externalId" } as const;
     return this.db.wallets.filter(
       (wallet) => wallet.tenantId === tenantId && lookups.some((lookup) => wallet[column[lookup.by]] === lookup.value),
     );
@@ -191,17 +191,17 @@ export class RecordingTx extends WriteBehindTx {
     return "inserted";
   }
 
-  async findDeposit(): Promise<DepositRecord | undefined> {
+  async lockDeposit(): Promise<DepositRecord | undefined> {
     await this.#statement("lock-deposit");
     return undefined;
   }
 
-  async findHold(): Promise<HoldRecord | undefined> {
+  async lockHold(): Promise<HoldRecord | undefined> {
     await this.#statement("lock-hold");
     return undefined;
   }
 
-  async findWithdrawal(): Promise<WithdrawalRecord | undefined> {
+  async lockWithdrawal(): Promise<WithdrawalRecord | undefined> {
     await this.#statement("lock-withdrawal");
     return undefined;
   }
@@ -230,7 +230,7 @@ export const TENANT = "tenant-1";
 const AT = "2024-01-01T00:00:00.000Z";
 
 export const aWallet = (overrides: Partial<WalletRecord> = {}): WalletRecord => ({
-  id: "wallet-uuid-1",
+  uuid: "wallet-uuid-1",
   walletId: "W1",
   tenantId: TENANT,
   name: "player",

@@ -40,7 +40,7 @@ describe("writing buffered rows", () => {
   it("writes them once, in a fixed order: transfers, events, deliveries, accounts, game transactions, event counters", async () => {
     const tx = transaction();
     const [master] = await tx.openAccounts([MASTER]);
-    assert.equal(await tx.findGameTransaction(TENANT, "game-1"), undefined);
+    assert.equal(await tx.lockGameTransaction(TENANT, "game-1"), undefined);
     tx.log.length = 0;
     // Buffered in another order than they are written.
     await tx.saveGameTransaction(aGame("game-1"));
@@ -248,11 +248,11 @@ describe("savepoints and the undo log", () => {
     const tx = transaction({ lazySavepoints: true });
     tx.failing.set("read-wallets", new Error("statement fails"));
     await assert.rejects(
-      tx.atomically(() => tx.findWallet(TENANT, { by: "id", value: "wallet-uuid-1" })),
+      tx.atomically(() => tx.findWallet(TENANT, { by: "uuid", value: "wallet-uuid-1" })),
       /statement fails/,
     );
     tx.failing.clear();
-    assert.equal((await tx.findWallet(TENANT, { by: "id", value: "wallet-uuid-1" }))?.walletId, "W1");
+    assert.equal((await tx.findWallet(TENANT, { by: "uuid", value: "wallet-uuid-1" }))?.walletId, "W1");
     assert.deepEqual(tx.log, [
       "SAVEPOINT nested_1",
       "read-wallets",
@@ -428,13 +428,13 @@ describe("prefetch", () => {
     await tx.prefetch(request);
     assert.deepEqual(tx.log, ["lock-games", "read-wallets", "lock-accounts"]);
 
-    const wallet = await tx.findWallet(TENANT, { by: "id", value: "wallet-uuid-1" });
+    const wallet = await tx.findWallet(TENANT, { by: "uuid", value: "wallet-uuid-1" });
     assert.equal(wallet?.walletId, "W1");
     const [master, own] = (await tx.openAccounts([MASTER, WALLET])) as [AccountRecord, AccountRecord];
     assert.deepEqual([master.ownerKind, own.ownerKind, own.walletUuid], ["master", "wallet", "wallet-uuid-1"]);
     assert.equal(own.debitsMustNotExceedCredits, true);
-    assert.equal((await tx.findGameTransaction(TENANT, "game-1"))?.transactionId, "game-1");
-    assert.equal(await tx.findGameTransaction(TENANT, "game-2"), undefined);
+    assert.equal((await tx.lockGameTransaction(TENANT, "game-1"))?.transactionId, "game-1");
+    assert.equal(await tx.lockGameTransaction(TENANT, "game-2"), undefined);
     await tx.prefetch(request);
     assert.deepEqual(tx.log, ["lock-games", "read-wallets", "lock-accounts"], "nothing is read twice");
   });

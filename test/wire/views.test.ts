@@ -30,7 +30,7 @@ const at = "2024-06-11T10:00:00.000Z";
 const uuid = (n: number) => `0190a1b2-c3d4-7e5f-8a9b-${String(n).padStart(12, "0")}`;
 
 const wallet: WalletRecord = {
-  id: uuid(1),
+  uuid: uuid(1),
   walletId: "w_abcdefghijkl",
   tenantId: uuid(2),
   name: "Player 12345",
@@ -49,7 +49,7 @@ const account: AccountRecord = {
   debitsPending: 0n,
   tenantId: wallet.tenantId,
   ownerKind: "wallet",
-  walletUuid: wallet.id,
+  walletUuid: wallet.uuid,
   version: 4,
 };
 
@@ -63,7 +63,7 @@ const transfer: TransferRecord = {
   amount: 25_500_000n,
   pendingId: null,
   transferType: "to_sub",
-  walletUuid: wallet.id,
+  walletUuid: wallet.uuid,
   status: "posted",
   createdAt: at,
   reference: "tx-1",
@@ -73,7 +73,7 @@ const transfer: TransferRecord = {
 const deposit: DepositRecord = {
   id: uuid(6),
   tenantId: wallet.tenantId,
-  walletUuid: wallet.id,
+  walletUuid: wallet.uuid,
   currency: "USDTTRC20",
   txHash: "t2",
   amount: 100_000_000n,
@@ -87,7 +87,7 @@ const deposit: DepositRecord = {
 const hold: HoldRecord = {
   id: uuid(8),
   tenantId: wallet.tenantId,
-  walletUuid: wallet.id,
+  walletUuid: wallet.uuid,
   currency: "USDTTRC20",
   amount: 30_000_000n,
   capturedAmount: 10_000_000n,
@@ -102,7 +102,7 @@ const hold: HoldRecord = {
 const withdrawal: WithdrawalRecord = {
   id: uuid(10),
   tenantId: wallet.tenantId,
-  walletUuid: wallet.id,
+  walletUuid: wallet.uuid,
   currency: "BTC",
   amount: 2_500_000n,
   address: "bc1qexample",

@@ -88,7 +88,7 @@ async function openStream(
     const wallet =
       wallet_id || external_id ? (await services.wallets.get(tenantId, walletLookup({ wallet_id, external_id }))).wallet : undefined;
     const resumeFrom = lastEventId(lastEventIdHeader) ?? query.last_event_id;
-    stream = await services.events.streams.open(slot, wallet?.id, resumeFrom);
+    stream = await services.events.streams.open(slot, wallet?.uuid, resumeFrom);
     return stream;
   } catch (error) {
     slot.release();
@@ -140,24 +140,24 @@ function responseSink(raw: ServerResponse, log: FastifyBaseLogger): StreamSink {
   // callback for all of them, so that a write allocates nothing of ours.
   let made = 0;
   let completed = 0;
-  let flushed: (() => void) | undefined;
+  let drained: (() => void) | undefined;
   const written = () => {
     completed += 1;
-    if (completed === made && flushed) {
-      const call = flushed;
-      flushed = undefined;
+    if (completed === made && drained) {
+      const call = drained;
+      drained = undefined;
       call();
     }
   };
   return {
     chunked: raw.chunkedEncoding,
-    write(bytes, onFlushed) {
+    write(bytes, onDrained) {
       // A response that is ending or gone takes nothing more; its close event ends the stream.
       if (!socket || socket.destroyed || raw.writableEnded || raw.destroyed) return true;
       made += 1;
       socket.write(bytes, written);
       if (socket.writableLength === 0) return true;
-      flushed = onFlushed;
+      drained = onDrained;
       return false;
     },
     disconnect(reason) {

@@ -14,9 +14,9 @@ export interface StreamSink {
   /**
    * Writes bytes as they are. True if the connection took all of them at once; false if some
    * wait in the process because the client is not reading (fast enough): nothing more may be
-   * written until `flushed` is called.
+   * written until `drained` is called.
    */
-  write(bytes: Buffer, flushed: () => void): boolean;
+  write(bytes: Buffer, drained: () => void): boolean;
   /** Drops the connection; the client reconnects with Last-Event-ID. */
   disconnect(reason: DisconnectReason): void;
 }
@@ -172,13 +172,13 @@ export class LiveStream implements HubStream, Runnable {
 
   /** Writes one chunk; if the connection did not take it whole, waits until it has (at most STREAM_MAX_STALL_MS). */
   #write(chunk: Buffer): void {
-    if ((this.#sink as StreamSink).write(chunk, this.#flushed)) return;
+    if ((this.#sink as StreamSink).write(chunk, this.#drained)) return;
     this.#blocked = true;
     this.#stallTimer = setTimeout(() => this.#disconnect("stalled"), this.hub.limits.maxStallMs);
     this.#stallTimer.unref();
   }
 
-  readonly #flushed = () => {
+  readonly #drained = () => {
     if (this.#closed || !this.#blocked) return;
     this.#blocked = false;
     clearTimeout(this.#stallTimer);

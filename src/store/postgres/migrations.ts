@@ -223,6 +223,12 @@ const MIGRATIONS: readonly string[] = [
   UPDATE transfers SET reference = (SELECT w.id::text FROM withdrawals w WHERE w.transfer_id = coalesce(transfers.pending_id, transfers.id))
     WHERE transfer_type = 'withdrawal';
   `,
+  // The wallet record's internal id is called `uuid` (issue 12): a wallet creation's stored
+  // answer, replayed on a repeat of its Idempotency-Key, is renamed with it.
+  `
+  UPDATE idempotency_keys SET result = ((result::jsonb - 'id') || jsonb_build_object('uuid', result::jsonb -> 'id'))::text
+    WHERE result LIKE '{%' AND jsonb_typeof(result::jsonb -> 'walletId') = 'string' AND jsonb_typeof(result::jsonb -> 'id') = 'string';
+  `,
 ];
 
 /** How many migrations this build ships: readiness wants at least this many applied. */

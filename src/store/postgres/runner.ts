@@ -1,13 +1,13 @@
 import pg from "pg";
-import { type BatchItem, GroupCommitter, type Outcome } from "../group-commit.js";
+import { type CommitItem, GroupCommitter, type Outcome } from "../group-commit.js";
 import type { PrefetchRequest, WriteTx } from "../store.js";
 import { mergePrefetch } from "../write-behind.js";
 import { migrate } from "./migrations.js";
 import { PostgresWriteTx } from "./write-tx.js";
 
 /**
- * The connection pool and the transaction runner the group committer runs batches with: one
- * database transaction per batch, each item in its own savepoint, the whole transaction run
+ * The connection pool and the transaction runner the group committer runs its commits with: one
+ * database transaction per commit, each item in its own savepoint, the whole transaction run
  * again after a deadlock or serialization failure with another process.
  */
 
@@ -23,19 +23,19 @@ const types = {
 const RETRYABLE = new Set(["40P01", "40001"]);
 const MAX_ATTEMPTS = 5;
 /**
- * One batch at a time per process. A batch holds its row locks, and its advisory locks (which a
- * rolled-back savepoint does not release), until it commits; two batches of one process could
+ * One commit at a time per process. A commit holds its row locks, and its advisory locks (which a
+ * rolled-back savepoint does not release), until it commits; two commits of one process could
  * otherwise deadlock on the hot master account again and again. Group commit still folds
- * everything that arrives meanwhile into the next batch.
+ * everything that arrives meanwhile into the next commit.
  */
-const BATCHES_IN_FLIGHT = 1;
+const COMMITS_IN_FLIGHT = 1;
 /**
  * An item that sends a statement runs in a savepoint (a subtransaction). Past 64 of them
  * PostgreSQL's per-backend subtransaction cache overflows and every visibility check slows
- * down, so batches stay below, even though most movements now send none (measured: 256 items
- * per batch gained about 10% on single movements, within the noise of this machine).
+ * down, so commits stay below, even though most movements now send none (measured: 256 items
+ * per commit gained about 10% on single movements, within the noise of this machine).
  */
-const MAX_ITEMS_PER_BATCH = 64;
+const MAX_ITEMS_PER_POSTGRES_COMMIT = 64;
 
 /** Opens the pool and brings the schema up to date. */
 export async function openPool(connectionString: string, poolSize: number): Promise<pg.Pool> {
@@ -48,12 +48,12 @@ export async function openPool(connectionString: string, poolSize: number): Prom
   return pool;
 }
 
-/** The group committer whose batches run as transactions on the pool. */
+/** The group committer whose commits run as transactions on the pool. */
 export function transactionCommitter(pool: pg.Pool): GroupCommitter<WriteTx, PrefetchRequest> {
   const committer: GroupCommitter<WriteTx, PrefetchRequest> = new GroupCommitter<WriteTx, PrefetchRequest>(
-    (items) => runBatch(pool, items, (eventTypes) => committer.eventsCommitted(eventTypes)),
-    BATCHES_IN_FLIGHT,
-    MAX_ITEMS_PER_BATCH,
+    (items) => runCommit(pool, items, (eventTypes) => committer.eventsCommitted(eventTypes)),
+    COMMITS_IN_FLIGHT,
+    MAX_ITEMS_PER_POSTGRES_COMMIT,
   );
   return committer;
 }
@@ -65,7 +65,7 @@ type Committed = (eventTypes: readonly string[]) => void;
  * the cycle may go through locks taken outside the failing item (the read-ahead, earlier
  * items), which retrying the item alone would keep.
  */
-async function runBatch(pool: pg.Pool, items: BatchItem<WriteTx, PrefetchRequest>[], committed: Committed): Promise<Outcome[]> {
+async function runCommit(pool: pg.Pool, items: CommitItem<WriteTx, PrefetchRequest>[], committed: Committed): Promise<Outcome[]> {
   for (let attempt = 1; ; attempt += 1) {
     try {
       return await runTransaction(pool, items, committed);
@@ -76,14 +76,14 @@ async function runBatch(pool: pg.Pool, items: BatchItem<WriteTx, PrefetchRequest
   }
 }
 
-async function runTransaction(pool: pg.Pool, items: BatchItem<WriteTx, PrefetchRequest>[], committed: Committed): Promise<Outcome[]> {
+async function runTransaction(pool: pg.Pool, items: CommitItem<WriteTx, PrefetchRequest>[], committed: Committed): Promise<Outcome[]> {
   const client = await pool.connect();
   try {
     await client.query("BEGIN");
     const tx = new PostgresWriteTx(client);
     // Reading ahead is an optimisation: if it fails, each item reads what it needs itself.
     for (const request of mergePrefetch(items.flatMap((item) => (item.hint ? [item.hint] : [])))) {
-      await runItem(tx, { work: (batchTx) => batchTx.prefetch(request) });
+      await runItem(tx, { work: (commitTx) => commitTx.prefetch(request) });
     }
     const outcomes: Outcome[] = [];
     for (const item of items) outcomes.push(await runItem(tx, item));
@@ -101,7 +101,7 @@ async function runTransaction(pool: pg.Pool, items: BatchItem<WriteTx, PrefetchR
 }
 
 /** Runs one item inside its own savepoint; a deadlock fails the whole transaction, to be run again. */
-async function runItem(tx: PostgresWriteTx, item: Pick<BatchItem<WriteTx, PrefetchRequest>, "work">): Promise<Outcome> {
+async function runItem(tx: PostgresWriteTx, item: Pick<CommitItem<WriteTx, PrefetchRequest>, "work">): Promise<Outcome> {
   try {
     return { ok: true, value: await tx.atomically(() => item.work(tx)) };
   } catch (error) {

@@ -1,6 +1,6 @@
 import { containsPattern } from "../sql.js";
 import type { AccountRecord, WalletLookup, WalletRecord } from "../store.js";
-import { ACCOUNTS, WALLETS } from "../tables.js";
+import { ACCOUNTS, WALLET_LOOKUP_COLUMN, WALLETS } from "../tables.js";
 import type { Statement } from "../write-behind.js";
 import { ACCOUNT_COLUMNS } from "./accounts.js";
 import { type Queryable, query } from "./query.js";
@@ -8,12 +8,11 @@ import { type Queryable, query } from "./query.js";
 /** Wallets: the reads of the API's wallet routes, and the write transaction's wallet statements. */
 
 const WALLET_COLUMNS = WALLETS.select("w");
-const LOOKUP_COLUMN = { id: "w.id", wallet_id: "w.wallet_id", external_id: "w.external_id" } as const;
 
 export async function findWallet(db: Queryable, tenantId: string, lookup: WalletLookup): Promise<WalletRecord | undefined> {
   const [row] = await query(db, {
     name: `wallet-${lookup.by}`,
-    text: `SELECT ${WALLET_COLUMNS} FROM wallets w WHERE w.tenant_id = $1 AND ${LOOKUP_COLUMN[lookup.by]} = $2`,
+    text: `SELECT ${WALLET_COLUMNS} FROM wallets w WHERE w.tenant_id = $1 AND w.${WALLET_LOOKUP_COLUMN[lookup.by]} = $2`,
     values: [tenantId, lookup.value],
   });
   return row && WALLETS.fromRow(row);
@@ -29,7 +28,7 @@ export async function findWalletWithAccounts(
     name: `wallet-with-accounts-${lookup.by}`,
     text: `SELECT ${WALLET_COLUMNS},
              (SELECT json_agg(a ORDER BY a.seq) FROM (SELECT a.seq, ${ACCOUNT_COLUMNS} FROM accounts a WHERE a.wallet_uuid = w.id AND a.version > 0) a) AS accounts
-           FROM wallets w WHERE w.tenant_id = $1 AND ${LOOKUP_COLUMN[lookup.by]} = $2`,
+           FROM wallets w WHERE w.tenant_id = $1 AND w.${WALLET_LOOKUP_COLUMN[lookup.by]} = $2`,
     values: [tenantId, lookup.value],
   });
   if (!row) return undefined;
@@ -62,7 +61,7 @@ export async function listWallets(
 /** The tenant's wallets named by one kind of lookup: a batch reads all its wallets in up to three statements. */
 export const selectWallets = (tenantId: string, by: WalletLookup["by"], values: string[]): Statement => ({
   name: `wallets-${by}`,
-  text: `SELECT ${WALLET_COLUMNS} FROM wallets w WHERE w.tenant_id = $1 AND ${LOOKUP_COLUMN[by]} = ANY($2)`,
+  text: `SELECT ${WALLET_COLUMNS} FROM wallets w WHERE w.tenant_id = $1 AND w.${WALLET_LOOKUP_COLUMN[by]} = ANY($2)`,
   values: [tenantId, values],
 });
 

@@ -68,7 +68,7 @@ export class PostgresWriteTx extends WriteBehindTx {
 
   protected async readWallets(tenantId: string, lookups: WalletLookup[]): Promise<WalletRecord[]> {
     const wallets: WalletRecord[] = [];
-    for (const by of ["id", "wallet_id", "external_id"] as const) {
+    for (const by of ["uuid", "wallet_id", "external_id"] as const) {
       const values = lookups.filter((lookup) => lookup.by === by).map((lookup) => lookup.value);
       if (values.length > 0) wallets.push(...(await this.#select(WALLETS, selectWallets(tenantId, by, values))));
     }
@@ -163,18 +163,18 @@ export class PostgresWriteTx extends WriteBehindTx {
     return (await this.run(insertWallet(wallet))).rowCount === 1 ? "inserted" : "duplicate_external_id";
   }
 
-  async findDeposit(currency: string, txHash: string): Promise<DepositRecord | undefined> {
+  async lockDeposit(currency: string, txHash: string): Promise<DepositRecord | undefined> {
     await this.run(lockDepositKey(currency, txHash));
     const [deposit] = await this.#select(DEPOSITS, selectDepositForUpdate(currency, txHash));
     return deposit;
   }
 
-  async findHold(tenantId: string, id: string): Promise<HoldRecord | undefined> {
+  async lockHold(tenantId: string, id: string): Promise<HoldRecord | undefined> {
     const [hold] = await this.#select(HOLDS, selectHold(tenantId, id, " FOR UPDATE"));
     return hold;
   }
 
-  async findWithdrawal(tenantId: string | null, id: string): Promise<WithdrawalRecord | undefined> {
+  async lockWithdrawal(tenantId: string | null, id: string): Promise<WithdrawalRecord | undefined> {
     const [withdrawal] = await this.#select(WITHDRAWALS, selectWithdrawal(tenantId, id, " FOR UPDATE"));
     return withdrawal;
   }

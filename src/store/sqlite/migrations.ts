@@ -211,6 +211,12 @@ const MIGRATIONS: readonly string[] = [
   UPDATE transfers SET reference = (SELECT w.id FROM withdrawals w WHERE w.transfer_id = coalesce(transfers.pending_id, transfers.id))
     WHERE transfer_type = 'withdrawal';
   `,
+  // The wallet record's internal id is called `uuid` (issue 12): a wallet creation's stored
+  // answer, replayed on a repeat of its Idempotency-Key, is renamed with it.
+  `
+  UPDATE idempotency_keys SET result = json_remove(json_set(result, '$.uuid', json_extract(result, '$.id')), '$.id')
+    WHERE json_valid(result) AND json_type(result, '$.walletId') = 'text' AND json_type(result, '$.id') = 'text';
+  `,
 ];
 
 /** How many migrations this build ships: readiness wants at least this many applied. */

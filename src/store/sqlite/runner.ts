@@ -1,7 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import type Database from "better-sqlite3";
-import { type BatchItem, GroupCommitter, type Outcome } from "../group-commit.js";
+import { type CommitItem, GroupCommitter, type Outcome } from "../group-commit.js";
 import type { WriteTx } from "../store.js";
 import { Checkpointer } from "./checkpointer.js";
 import { openConnection } from "./connection.js";
@@ -13,14 +13,14 @@ import { SqliteWriteTx } from "./write-tx.js";
 const AUTOCHECKPOINT_PAGES = 1000;
 
 /**
- * The writer connection and everything that runs on it: group-committed batches, each in one
+ * The writer connection and everything that runs on it: group-committed work, each commit in one
  * transaction, and the checkpoint thread that moves committed pages from the WAL into the file.
  * It is the only connection that writes.
  */
 export class SqliteRunner {
   readonly #writer: Database.Database;
   readonly #statements: PreparedStatements;
-  /** Runs every write on the writer connection: batches of work, each batch in one transaction. */
+  /** Runs every write on the writer connection: the items of each commit in one transaction. */
   readonly committer: GroupCommitter<WriteTx>;
   readonly #checkpointer: Checkpointer;
   readonly #eventListeners = new Set<(tenantIds: ReadonlySet<string>) => void>();
@@ -32,7 +32,7 @@ export class SqliteRunner {
     this.#writer.pragma(`wal_autocheckpoint = 0`);
     this.#checkpointer = new Checkpointer(file, () => this.#writer.pragma(`wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`));
     this.#statements = new PreparedStatements(this.#writer);
-    this.committer = new GroupCommitter<WriteTx>((items) => this.#runBatch(items));
+    this.committer = new GroupCommitter<WriteTx>((items) => this.#runCommit(items));
   }
 
   /** Commits and answers the movements already queued, then stops the checkpoint thread. */
@@ -59,7 +59,7 @@ export class SqliteRunner {
     return () => this.#eventListeners.delete(listener);
   }
 
-  async #runBatch(items: BatchItem<WriteTx>[]): Promise<Outcome[]> {
+  async #runCommit(items: CommitItem<WriteTx>[]): Promise<Outcome[]> {
     const db = this.#writer;
     const tx = new SqliteWriteTx(this.#statements);
     db.exec("BEGIN IMMEDIATE");

@@ -1,6 +1,6 @@
 import { containsPattern } from "../sql.js";
 import type { AccountRecord, WalletLookup, WalletRecord } from "../store.js";
-import { ACCOUNTS, WALLETS } from "../tables.js";
+import { ACCOUNTS, WALLET_LOOKUP_COLUMN, WALLETS } from "../tables.js";
 import { ACCOUNT_COLUMNS } from "./accounts.js";
 import { columnsOf, type PreparedStatements, statement, unprefixed } from "./statements.js";
 
@@ -10,9 +10,9 @@ const WALLET_COLUMNS = columnsOf(WALLETS, "w");
 // SQLite's LIKE ignores ASCII case, which is what a search box wants.
 const SEARCH_CLAUSE = "(@pattern IS NULL OR w.name LIKE @pattern ESCAPE '\\' OR w.external_id LIKE @pattern ESCAPE '\\')";
 
-/** One statement per way of naming a wallet (a lookup's `by` is its column's name). */
+/** One statement per way of naming a wallet. */
 const byLookup = <T>(make: (by: WalletLookup["by"]) => T): Record<WalletLookup["by"], T> => ({
-  id: make("id"),
+  uuid: make("uuid"),
   wallet_id: make("wallet_id"),
   external_id: make("external_id"),
 });
@@ -20,7 +20,7 @@ const byLookup = <T>(make: (by: WalletLookup["by"]) => T): Record<WalletLookup["
 const selectWalletBy = byLookup((by) =>
   statement<[tenantId: string, value: string]>(
     `wallet-${by}`,
-    `SELECT ${WALLET_COLUMNS} FROM wallets w WHERE w.tenant_id = ? AND w.${by} = ?`,
+    `SELECT ${WALLET_COLUMNS} FROM wallets w WHERE w.tenant_id = ? AND w.${WALLET_LOOKUP_COLUMN[by]} = ?`,
   ),
 );
 // The wallet's columns are renamed, so that the accounts' rows decode as they come.
@@ -28,7 +28,7 @@ const selectWalletWithAccountsBy = byLookup((by) =>
   statement<[tenantId: string, value: string]>(
     `wallet-with-accounts-${by}`,
     `SELECT ${columnsOf(WALLETS, "w", "w_")}, ${ACCOUNT_COLUMNS} FROM wallets w
-     LEFT JOIN accounts a ON a.wallet_uuid = w.id AND a.version > 0 WHERE w.tenant_id = ? AND w.${by} = ? ORDER BY a.seq`,
+     LEFT JOIN accounts a ON a.wallet_uuid = w.id AND a.version > 0 WHERE w.tenant_id = ? AND w.${WALLET_LOOKUP_COLUMN[by]} = ? ORDER BY a.seq`,
   ),
 );
 const selectWalletPage = statement<[{ tenantId: string; pattern: string | null; limit: number; offset: number }]>(

@@ -147,15 +147,15 @@ export class SqliteWriteTx extends WriteBehindTx {
     return rowCount === 1 ? "inserted" : "duplicate_external_id";
   }
 
-  findDeposit(currency: string, txHash: string): Promise<records.DepositRecord | undefined> {
+  lockDeposit(currency: string, txHash: string): Promise<records.DepositRecord | undefined> {
     return this.#one(DEPOSITS, selectDeposit(currency, txHash));
   }
 
-  findHold(tenantId: string, id: string): Promise<records.HoldRecord | undefined> {
+  lockHold(tenantId: string, id: string): Promise<records.HoldRecord | undefined> {
     return this.#one(HOLDS, selectHold(tenantId, id));
   }
 
-  findWithdrawal(tenantId: string | null, id: string): Promise<records.WithdrawalRecord | undefined> {
+  lockWithdrawal(tenantId: string | null, id: string): Promise<records.WithdrawalRecord | undefined> {
     return this.#one(WITHDRAWALS, selectWithdrawal({ tenantId, id }));
   }
 
