@@ -39,7 +39,7 @@ export interface LoadStats {
 }
 
 const bulkWallet = (tenantId: string, index: number, now: string): WalletRecord => ({
-  id: randomUUID(),
+  uuid: randomUUID(),
   walletId: newWalletId(),
   tenantId,
   name: `Player ${index}`,
@@ -73,7 +73,7 @@ function credited(chain: AccountRecord, account: AccountRecord): { chain: Accoun
  * the same deposit, so the SQL loaders write that one state with each wallet's own ids).
  */
 function chunkAccounts(chain: AccountRecord, tenantId: string, count: number): { chain: AccountRecord; account: AccountRecord } {
-  const opened = openedAccount(walletKey({ tenantId, id: randomUUID() }, BULK_CURRENCY));
+  const opened = openedAccount(walletKey({ tenantId, uuid: randomUUID() }, BULK_CURRENCY));
   const { account } = credited(chain, opened);
   let after = chain;
   for (let index = 0; index < count; index += 1) after = credited(after, opened).chain;
@@ -92,7 +92,7 @@ function depositRows(wallet: WalletRecord, chainId: string, accountId: string, i
     amount: BULK_AMOUNT,
     pendingId: null,
     transferType: "deposit",
-    walletUuid: wallet.id,
+    walletUuid: wallet.uuid,
     status: "posted",
     createdAt: wallet.createdAt,
     reference: null,
@@ -101,7 +101,7 @@ function depositRows(wallet: WalletRecord, chainId: string, accountId: string, i
   const deposit: DepositRecord = {
     id: randomUUID(),
     tenantId: wallet.tenantId,
-    walletUuid: wallet.id,
+    walletUuid: wallet.uuid,
     currency: BULK_CURRENCY,
     txHash: `bulk-${index}`,
     amount: BULK_AMOUNT,
@@ -198,7 +198,7 @@ async function loadSqliteWithSql(file: string, tenantId: string, from: number, t
       const { chain, account } = chunkAccounts(ACCOUNTS.fromRow(row), tenantId, end - start);
       for (let index = start; index < end; index += 1) {
         const wallet = bulkWallet(tenantId, index, new Date().toISOString());
-        const walletAccount = { ...account, id: randomUUID(), walletUuid: wallet.id };
+        const walletAccount = { ...account, id: randomUUID(), walletUuid: wallet.uuid };
         const { transfer, deposit } = depositRows(wallet, chain.id, walletAccount.id, index);
         insertWallet.run(WALLETS.values(wallet));
         insertAccount.run(ACCOUNTS.values(walletAccount));
