@@ -63,6 +63,7 @@ export class Runtime {
     const sweeper = new Sweeper((now) => this.services.sweep(now), this.config.sweepIntervalMs, hooks.log, onInvariantBroken);
     const dispatcher = new WebhookDispatcher(
       this.store,
+      this.services.events.render,
       { ...dispatcherOptions(this.config), ...(hooks.onDeliveryAttempt ? { onAttempt: hooks.onDeliveryAttempt } : {}) },
       hooks.log,
       onInvariantBroken,

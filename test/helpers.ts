@@ -148,6 +148,8 @@ export interface CallResult {
   status: number;
   // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON answers.
   body: any;
+  /** The body as sent, byte for byte, when `call` made the request: what a replay must repeat. */
+  text?: string;
   headers: LightMyRequestResponse["headers"];
 }
 
@@ -170,7 +172,7 @@ export async function call(app: FastifyInstance, method: string, url: string, op
   });
   if (problem) assert.fail(`the answer is off the OpenAPI document: ${problem}`);
   const text = response.body;
-  return { status: response.statusCode, body: text === "" ? undefined : JSON.parse(text), headers: response.headers };
+  return { status: response.statusCode, body: text === "" ? undefined : JSON.parse(text), text, headers: response.headers };
 }
 
 export async function createWallet(test: TestApp, externalId: string, name = `Player ${externalId}`, key = test.tenant.apiKey) {

@@ -45,8 +45,10 @@ function sqliteRounds(file: string, size: number, rounds: number): number[] {
       .prepare(`SELECT ${TRANSFERS.columns.join(", ")} FROM transfers ORDER BY seq DESC LIMIT ?`)
       .raw()
       .all(size) as (string | null)[][];
+    // A uuid16 column is a BLOB that the insert takes back as text (hex; its dashes are optional).
+    const eventColumns = EVENTS.columns.map((column) => (EVENTS.uuid16Columns.includes(column) ? `lower(hex(${column}))` : column));
     const events = db
-      .prepare(`SELECT ${EVENTS.columns.join(", ")} FROM events ORDER BY seq DESC LIMIT ?`)
+      .prepare(`SELECT ${eventColumns.join(", ")} FROM events ORDER BY seq DESC LIMIT ?`)
       .raw()
       .all(size) as (string | number | null)[][];
     const accounts = db.prepare("SELECT id, credits_posted, debits_posted, version FROM accounts WHERE version > 0").raw().all() as [

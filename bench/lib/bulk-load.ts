@@ -97,6 +97,11 @@ function depositRows(wallet: WalletRecord, chainId: string, accountId: string, i
     createdAt: wallet.createdAt,
     reference: null,
     roundId: null,
+    // No event refers to a bulk-loaded transfer: it need not keep the balance after it.
+    betTransactionId: null,
+    balanceAmount: null,
+    balancePending: null,
+    accountVersion: null,
   };
   const deposit: DepositRecord = {
     id: randomUUID(),

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import type { FastifyReply, FastifyRequest } from "fastify";
+import { assert } from "../ledger/assert.js";
 import { invalidFields } from "../services/errors.js";
 import type { Once, Written } from "../services/idempotency.js";
 import { isEmptyObject } from "./bodies.js";
@@ -33,7 +34,7 @@ export function onceOf(request: FastifyRequest): Once | undefined {
   const key = idempotencyKeyOf(request);
   if (key === undefined) return undefined;
   const principal = request.principal;
-  if (!principal) throw new Error("an idempotent route ran without authentication");
+  assert(principal != null, "an idempotent route ran without authentication");
   const scope = principal.tenantId ?? `system:${principal.credentialId}`;
   const asked = [
     request.method,

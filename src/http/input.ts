@@ -15,24 +15,30 @@ const CONTROL = /\p{Cc}/u;
 /** Deep enough for every body the schemas accept (a batch is three levels deep). */
 const MAX_DEPTH = 32;
 
+/** The hooks are not `async`: a refusal is thrown, and otherwise the request goes on in the same turn. */
 export function installInputRules(app: FastifyInstance): void {
-  app.addHook("onRequest", async (request) => {
+  app.addHook("onRequest", (request, _reply, done) => {
     const queryAt = request.url.indexOf("?");
     // Fastify's query parser keeps a malformed escape such as %ff as literal text; here it is refused.
     if (queryAt >= 0) parseForm(request.url.slice(queryAt + 1), "query");
+    done();
   });
-  app.addHook("preValidation", async (request) => {
+  app.addHook("preValidation", (request, _reply, done) => {
     // An unknown route answers 404 whatever it was sent.
-    if (request.is404) return;
-    assertText(request.params, "");
-    assertText(request.query, "");
-    assertText(request.body, "");
-    idempotencyKeyOf(request);
-    // Routes without any schema (the dashboard's files) are pages, not API calls.
-    if (request.routeOptions.schema === undefined) return;
-    assertQueryShape(request);
-    assertBodyShape(request);
+    if (!request.is404) assertInput(request);
+    done();
   });
+}
+
+function assertInput(request: FastifyRequest): void {
+  assertText(request.params, "");
+  assertText(request.query, "");
+  assertText(request.body, "");
+  idempotencyKeyOf(request);
+  // Routes without any schema (the dashboard's files) are pages, not API calls.
+  if (request.routeOptions.schema === undefined) return;
+  assertQueryShape(request);
+  assertBodyShape(request);
 }
 
 /** The same rule for text that arrives elsewhere, such as the credentials of an HTTP Basic header. */

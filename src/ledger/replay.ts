@@ -1,4 +1,4 @@
-import { applyTransfer, type Counters, type LedgerAccount, postPending, voidPending, ZERO_COUNTERS } from "./accounts.js";
+import { applyTransfer, balanceOf, type Counters, type LedgerAccount, postPending, voidPending, ZERO_COUNTERS } from "./accounts.js";
 import { InvariantError } from "./assert.js";
 import { type HistoryAccount, HistoryCheck, type HistoryTransfer } from "./history.js";
 
@@ -16,15 +16,27 @@ export interface ReplayTransfer extends HistoryTransfer {
   flag: TransferFlag;
   /** For post_pending and void_pending: the pending transfer they resolve. */
   pendingId: string | null;
+  /** The balance the transfer keeps of its wallet's account, or the master's, after it (issue 13); null before. */
+  balanceAmount?: bigint | null;
+  balancePending?: bigint | null;
 }
 
 export interface ReplayAccount extends LedgerAccount, HistoryAccount {
   /** The group that must sum to zero: one tenant and one currency. */
   ledgerKey: string;
+  /** Whose account it is: a transfer keeps the balance of its wallet's account, else the master's. */
+  ownerKind?: "wallet" | "master" | "chain";
 }
 
 export interface Problem {
-  kind: "counter_mismatch" | "rule_violation" | "non_zero_sum" | "unknown_account" | "unknown_pending" | "history_mismatch";
+  kind:
+    | "counter_mismatch"
+    | "rule_violation"
+    | "non_zero_sum"
+    | "unknown_account"
+    | "unknown_pending"
+    | "history_mismatch"
+    | "kept_balance_mismatch";
   subject: string;
   detail: string;
 }
@@ -62,6 +74,24 @@ export class Replay {
     }
     this.#computed.set(debit.id, applied.debit);
     this.#computed.set(credit.id, applied.credit);
+    this.#checkKeptBalance(transfer, applied.debit, applied.credit);
+  }
+
+  /**
+   * A transfer keeps the balance after it of its wallet's account, or of the master's when no
+   * wallet takes part (what its event and a game's answer show): it must be the replayed one.
+   */
+  #checkKeptBalance(transfer: ReplayTransfer, debit: LedgerAccount, credit: LedgerAccount): void {
+    if (transfer.balanceAmount == null || transfer.balancePending == null) return;
+    const kind = (account: LedgerAccount) => this.#stored.get(account.id)?.ownerKind;
+    const shown = kind(debit) === "wallet" ? debit : kind(credit) === "wallet" || kind(credit) === "master" ? credit : debit;
+    const balance = balanceOf(shown);
+    if (balance.amount === transfer.balanceAmount && balance.pendingAmount === transfer.balancePending) return;
+    this.problems.push({
+      kind: "kept_balance_mismatch",
+      subject: transfer.id,
+      detail: `keeps the balance ${transfer.balanceAmount} (pending ${transfer.balancePending}) of account ${shown.id}, which the transfers give as ${balance.amount} (pending ${balance.pendingAmount})`,
+    });
   }
 
   #appliedOrProblem(transfer: ReplayTransfer, debit: LedgerAccount, credit: LedgerAccount) {

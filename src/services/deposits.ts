@@ -114,7 +114,7 @@ export class DepositService {
         assert(pending !== undefined, `pending deposit ${existing?.id} has its transfer`);
         const outcome = step === "post_pending" ? "post" : "void";
         const resolved = await resolvePending(tx, pending, outcome);
-        return { transferId: pending.id, account: resolved.credit, transfer: resolved.transfer };
+        return { transferId: pending.id, account: resolved.credit, transfer: resolved.resolution };
       }
       case "refuse_drop":
         throw new AppError("conflict", "A confirmed deposit cannot be dropped", { tx_hash: request.txHash, status: "confirmed" });

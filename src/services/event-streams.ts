@@ -1,6 +1,6 @@
 import type { Store } from "../store/store.js";
 import { AppError } from "./errors.js";
-import { type HubContext, TenantHub } from "./event-streams/hub.js";
+import { type HubContext, type ReadEvents, TenantHub } from "./event-streams/hub.js";
 import { DEFAULT_STREAM_LIMITS, type StreamCounters, type StreamLimits } from "./event-streams/limits.js";
 import { DeliveryScheduler } from "./event-streams/scheduler.js";
 import { LiveStream, type StreamSlot } from "./event-streams/stream.js";
@@ -61,6 +61,8 @@ export class EventStreams implements HubContext {
   constructor(
     readonly store: Store,
     readonly limits: StreamLimits = DEFAULT_STREAM_LIMITS,
+    /** The outbox reader (EventService.read): events with their JSON rendered. */
+    readonly readEvents: ReadEvents = async () => [],
   ) {}
 
   /**

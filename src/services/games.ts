@@ -1,10 +1,19 @@
-import { createHash } from "node:crypto";
 import { masterKey, walletKey } from "../ledger/account-keys.js";
+import { balanceOf } from "../ledger/accounts.js";
 import type { CurrencyRegistry } from "../ledger/currencies.js";
-import type { AccountRecord, GameKind, GameTransactionRecord, Store, WalletLookup, WalletRecord, WriteTx } from "../store/store.js";
+import type {
+  AccountRecord,
+  GameKind,
+  GameTransactionRecord,
+  Store,
+  TransferRecord,
+  WalletLookup,
+  WalletRecord,
+  WriteTx,
+} from "../store/store.js";
 import { AppError, invalidFields, walletNotFound } from "./errors.js";
 import { recordEvent } from "./events.js";
-import { decodeResult, encodeResult, type Idempotency, type Once, type Written } from "./idempotency.js";
+import { decodeResult, type Idempotency, type Once, type Written } from "./idempotency.js";
 import { findCurrency, move, parseMoney, stakeAccounts, walletPrefetch } from "./movements.js";
 import type { GameResult } from "./results.js";
 
@@ -57,8 +66,8 @@ export class GameService {
   async betIn(tx: WriteTx, request: GameRequest): Promise<GameResult> {
     const { currency, amount } = parseMoney(this.currencies, request.currency ?? "", request.amount ?? "");
     const wallet = await findWallet(tx, request);
-    const fingerprint = fingerprintOf("bet", wallet.uuid, currency.code, amount, request);
-    const prior = await priorAnswer(tx, request, fingerprint);
+    const asked = { kind: "bet" as const, walletUuid: wallet.uuid, currency: currency.code, amount };
+    const prior = await priorAnswer(tx, request, asked);
     if (prior) return prior;
     const moved = await move(tx, {
       ...stakeAccounts(wallet, currency),
@@ -67,28 +76,31 @@ export class GameService {
       transferType: "bet",
       reference: request.transactionId,
       roundId: request.roundId,
+      betTransactionId: request.betTransactionId,
     });
     const tenantId = request.tenantId;
     await recordEvent(tx, this.currencies, { type: "bet.placed", tenantId, wallet, account: moved.debit, transfer: moved.transfer });
-    return record(tx, request, { kind: "bet", wallet, currency: currency.code, amount, fingerprint, account: moved.debit });
+    return record(tx, request, { ...asked, account: moved.debit, transfer: moved.transfer });
   }
 
   async winIn(tx: WriteTx, request: GameRequest): Promise<GameResult> {
     const { currency, amount } = parseMoney(this.currencies, request.currency ?? "", request.amount ?? "", { allowZero: true });
     const wallet = await findWallet(tx, request);
-    const fingerprint = fingerprintOf("win", wallet.uuid, currency.code, amount, request);
-    const prior = await priorAnswer(tx, request, fingerprint);
+    const asked = { kind: "win" as const, walletUuid: wallet.uuid, currency: currency.code, amount };
+    const prior = await priorAnswer(tx, request, asked);
     if (prior) return prior;
     const bet = await settledBet(tx, request, wallet, currency.code);
+    let moved: Credited | undefined;
     let account: AccountRecord | null;
     if (amount > 0n) {
-      account = await this.#creditFromMaster(tx, wallet, request, currency.code, amount, "win");
+      moved = await this.#creditFromMaster(tx, wallet, request, currency.code, amount, "win");
+      account = moved.account;
     } else {
       // A zero win closes a lost round: recorded, nothing moves.
       [account = null] = await tx.openAccounts([walletKey(wallet, currency.code)]);
     }
     if (bet.status === "completed") await tx.saveGameTransaction({ ...bet, status: "settled" });
-    return record(tx, request, { kind: "win", wallet, currency: currency.code, amount, fingerprint, account });
+    return record(tx, request, { ...asked, account, transfer: moved?.transfer ?? null });
   }
 
   /** Pays a win or returns a rolled-back bet: master account to wallet, with its event. */
@@ -99,7 +111,7 @@ export class GameService {
     currencyCode: string,
     amount: bigint,
     kind: "win" | "rollback",
-  ) {
+  ): Promise<Credited> {
     const moved = await move(tx, {
       tenantId: wallet.tenantId,
       currency: findCurrency(this.currencies, currencyCode),
@@ -111,10 +123,11 @@ export class GameService {
       walletUuid: wallet.uuid,
       reference: request.transactionId,
       roundId: request.roundId,
+      betTransactionId: request.betTransactionId,
     });
     const type = kind === "win" ? "win.credited" : "rollback.applied";
     await recordEvent(tx, this.currencies, { type, tenantId: wallet.tenantId, wallet, account: moved.credit, transfer: moved.transfer });
-    return moved.credit;
+    return { account: moved.credit, transfer: moved.transfer };
   }
 
   async rollbackIn(tx: WriteTx, request: GameRequest, policy: "succeed" | "not_found"): Promise<GameResult> {
@@ -123,8 +136,7 @@ export class GameService {
     // Aggregators name the currency of every rollback, so even one of an unknown bet answers
     // the wallet's balance in it.
     const currencyCode = findCurrency(this.currencies, required(request.currency, "currency")).code;
-    const fingerprint = fingerprintOf("rollback", wallet.uuid, currencyCode, 0n, request);
-    const prior = await priorAnswer(tx, request, fingerprint);
+    const prior = await priorAnswer(tx, request, { kind: "rollback", walletUuid: wallet.uuid, currency: currencyCode, amount: null });
     if (prior) return prior;
     const bet = await tx.lockGameTransaction(request.tenantId, betId);
     if (bet && bet.kind !== "bet") throw new AppError("invalid_request", "Only a bet can be rolled back", { bet_transaction_id: betId });
@@ -135,8 +147,10 @@ export class GameService {
       throw new AppError("conflict", "The bet already has a win and cannot be rolled back", { bet_transaction_id: betId });
     if (!bet) await tombstone(tx, request, wallet, betId, currencyCode);
     let account: AccountRecord | null = null;
+    let moved: Credited | undefined;
     if (bet?.status === "completed") {
-      account = await this.#creditFromMaster(tx, wallet, request, bet.currency, bet.amount, "rollback");
+      moved = await this.#creditFromMaster(tx, wallet, request, bet.currency, bet.amount, "rollback");
+      account = moved.account;
       await tx.saveGameTransaction({ ...bet, status: "rolled_back" });
     } else {
       [account = null] = await tx.openAccounts([walletKey(wallet, currencyCode)]);
@@ -145,11 +159,11 @@ export class GameService {
     const amount = bet?.status === "completed" ? bet.amount : 0n;
     return record(tx, request, {
       kind: "rollback",
-      wallet,
+      walletUuid: wallet.uuid,
       currency: currencyCode,
       amount,
-      fingerprint,
       account,
+      transfer: moved?.transfer ?? null,
       betNotFound: unknownBet && policy === "not_found",
     });
   }
@@ -166,8 +180,20 @@ function required(value: string | undefined, field: string): string {
   return value;
 }
 
-/** The same transaction_id again: replay its first answer, or refuse if it asked otherwise. */
-async function priorAnswer(tx: WriteTx, request: GameRequest, fingerprint: string): Promise<GameResult | undefined> {
+/** What a call asks, as its game transaction keeps it; a rollback names no amount (`null`). */
+interface Asked {
+  kind: GameKind;
+  walletUuid: string;
+  currency: string;
+  amount: bigint | null;
+}
+
+/**
+ * The same transaction_id again: replay its first answer, or refuse if it asked otherwise. The
+ * same request is the same kind, wallet (however it is named), currency, amount, round and bet:
+ * every one of them is kept by the game transaction (issue 13 dropped the hash of them).
+ */
+async function priorAnswer(tx: WriteTx, request: GameRequest, asked: Asked): Promise<GameResult | undefined> {
   const prior = await tx.lockGameTransaction(request.tenantId, request.transactionId);
   if (!prior) return undefined;
   if (prior.status === "tombstone") {
@@ -175,12 +201,29 @@ async function priorAnswer(tx: WriteTx, request: GameRequest, fingerprint: strin
       transaction_id: request.transactionId,
     });
   }
-  if (prior.fingerprint !== fingerprint) {
+  const same =
+    prior.kind === asked.kind &&
+    prior.walletUuid === asked.walletUuid &&
+    prior.currency === asked.currency &&
+    (asked.amount === null || prior.amount === asked.amount) &&
+    prior.roundId === request.roundId &&
+    prior.referenceId === (request.betTransactionId ?? null);
+  if (!same) {
     throw new AppError("conflict", "This transaction_id was already used with different content", {
       transaction_id: request.transactionId,
     });
   }
-  return decodeResult(prior.result) as GameResult;
+  return prior.result === null ? answerOf(prior) : (decodeResult(prior.result) as GameResult);
+}
+
+/** The answer a game transaction gave, from what it keeps. */
+function answerOf(game: GameTransactionRecord): GameResult {
+  const { transactionId, kind, currency, amount, roundId, referenceId, createdAt } = game;
+  return {
+    transaction: { transactionId, kind, status: "completed", currency, amount, roundId, referenceId, createdAt },
+    balance: game.balance,
+    betNotFound: game.betNotFound,
+  };
 }
 
 /** A bet a win can refer to: known, placed, not rolled back, on the same wallet and currency. */
@@ -207,46 +250,50 @@ async function tombstone(tx: WriteTx, request: GameRequest, wallet: WalletRecord
     amount: 0n,
     roundId: request.roundId,
     referenceId: null,
-    fingerprint: "",
-    result: "",
     createdAt: new Date().toISOString(),
+    transferId: null,
+    balance: null,
+    betNotFound: false,
+    result: null,
   });
 }
 
-interface Recorded {
-  kind: GameKind;
-  wallet: WalletRecord;
-  currency: string;
+/** A credit to the wallet: its account after, and the transfer. */
+interface Credited {
+  account: AccountRecord;
+  transfer: TransferRecord;
+}
+
+interface Recorded extends Asked {
   amount: bigint;
-  fingerprint: string;
   account: AccountRecord | null;
+  /** The movement's transfer, which keeps the game transaction; null when nothing moved. */
+  transfer: TransferRecord | null;
   betNotFound?: boolean;
 }
 
+/**
+ * Keeps the game transaction and answers it. One that moved money is kept by its transfer (the
+ * transfer's time is its time); one that moved nothing gets a row of its own.
+ */
 async function record(tx: WriteTx, request: GameRequest, recorded: Recorded): Promise<GameResult> {
-  const transaction = {
+  const balance = recorded.account && balanceOf(recorded.account);
+  const game: GameTransactionRecord = {
+    tenantId: request.tenantId,
     transactionId: request.transactionId,
     kind: recorded.kind,
-    status: "completed" as const,
+    status: "completed",
+    walletUuid: recorded.walletUuid,
     currency: recorded.currency,
     amount: recorded.amount,
     roundId: request.roundId,
     referenceId: request.betTransactionId ?? null,
-    createdAt: new Date().toISOString(),
+    createdAt: recorded.transfer?.createdAt ?? new Date().toISOString(),
+    transferId: recorded.transfer?.id ?? null,
+    balance: balance && { amount: balance.amount, pendingAmount: balance.pendingAmount },
+    betNotFound: recorded.betNotFound ?? false,
+    result: null,
   };
-  const result: GameResult = { transaction, account: recorded.account, betNotFound: recorded.betNotFound ?? false };
-  await tx.saveGameTransaction({
-    ...transaction,
-    tenantId: request.tenantId,
-    walletUuid: recorded.wallet.uuid,
-    fingerprint: recorded.fingerprint,
-    result: encodeResult(result),
-  });
-  return result;
-}
-
-/** What makes two calls "the same request": everything but the wallet's spelling. */
-function fingerprintOf(kind: GameKind, walletUuid: string, currency: string, amount: bigint, request: GameRequest): string {
-  const fields = [kind, walletUuid, currency, amount.toString(), request.roundId, request.betTransactionId ?? ""];
-  return createHash("sha256").update(fields.join("\u0000")).digest("hex");
+  await tx.saveGameTransaction(game);
+  return answerOf(game);
 }

@@ -144,8 +144,7 @@ export class HoldService {
       tenantId: hold.tenantId,
       wallet: await walletById(tx, hold.tenantId, hold.walletUuid),
       account: resolved.debit,
-      transfer: resolved.transfer,
-      released: resolved.released,
+      transfer: resolved.resolution,
     });
     return { hold: next, account: resolved.debit };
   }

@@ -1,6 +1,6 @@
 import { uuidv7 } from "../ids.js";
 import { masterKey, walletKey } from "../ledger/account-keys.js";
-import { applyTransfer, postPending, type TransferPhase, voidPending } from "../ledger/accounts.js";
+import { applyTransfer, balanceOf, postPending, type TransferPhase, voidPending } from "../ledger/accounts.js";
 import { assert } from "../ledger/assert.js";
 import type { Currency, CurrencyRegistry } from "../ledger/currencies.js";
 import { AmountError, formatAmount, parseAmount } from "../ledger/money.js";
@@ -34,6 +34,8 @@ export interface MoveRequest {
   /** What the casino reconciles this transfer by (TransferRecord.reference); null if nothing. */
   reference: string | null;
   roundId?: string | undefined;
+  /** A win's or rollback's bet (its transaction_id). */
+  betTransactionId?: string | undefined;
 }
 
 /**
@@ -83,6 +85,8 @@ export async function move(tx: WriteTx, request: MoveRequest): Promise<Moved> {
     createdAt: new Date().toISOString(),
     reference: request.reference,
     roundId: request.roundId ?? null,
+    betTransactionId: request.betTransactionId ?? null,
+    ...balanceAfter(debitAfter, creditAfter),
   };
   await tx.insertTransfer(transfer);
   return { transfer, debit: debitAfter, credit: creditAfter };
@@ -91,6 +95,8 @@ export async function move(tx: WriteTx, request: MoveRequest): Promise<Moved> {
 export interface Resolved extends Omit<Moved, "transfer"> {
   /** What moved, as a client sees it: the posted part, or the released reservation when voided. */
   transfer: TransferRecord;
+  /** The row the resolution wrote (post_pending or void_pending): what its event is about. */
+  resolution: TransferRecord;
   /** The part of a partially posted reservation that went back, as a client sees it; else null. */
   released: TransferRecord | null;
 }
@@ -124,6 +130,8 @@ export async function resolvePending(
     pendingId: pending.id,
     status: outcome === "post" ? "posted" : "voided",
     createdAt: new Date().toISOString(),
+    betTransactionId: null,
+    ...balanceAfter(debitAfter, creditAfter),
   };
   await tx.insertTransfer(resolution);
   const releasedAmount = outcome === "post" ? pending.amount - postAmount : pending.amount;
@@ -134,7 +142,19 @@ export async function resolvePending(
     credit: creditAfter,
     transfer: outcome === "post" ? resolution : (released ?? resolution),
     released: outcome === "post" ? released : null,
+    resolution,
   };
+}
+
+/**
+ * What a transfer keeps of its accounts after it (TransferRecord.balanceAmount): the balance and
+ * version of its wallet's account, or of the master's when no wallet takes part (a deposit to
+ * the master account). It is the account the movement's event and a game's answer show.
+ */
+function balanceAfter(debit: AccountRecord, credit: AccountRecord) {
+  const shown = debit.ownerKind === "wallet" ? debit : credit.ownerKind === "wallet" || credit.ownerKind === "master" ? credit : debit;
+  const balance = balanceOf(shown);
+  return { balanceAmount: balance.amount, balancePending: balance.pendingAmount, accountVersion: shown.version };
 }
 
 /** Every change of an account raises its version, the order consumers apply balances in. */

@@ -1,4 +1,5 @@
-import type { AccountRecord, GameTransactionRecord, TransferRecord } from "../store/store.js";
+import { balanceOf } from "../ledger/accounts.js";
+import type { AccountRecord, BalanceSnapshot, GameTransactionRecord, TransferRecord } from "../store/store.js";
 import type { ErrorCode } from "./errors.js";
 
 /**
@@ -6,16 +7,28 @@ import type { ErrorCode } from "./errors.js";
  * the views, which every use case uses to write its events, never import a use case back.
  */
 
-/** What a game call answers; stored with the transaction and replayed on a repeat. */
+/** What a game call answers; given back from its game transaction on a repeat. */
 export interface GameResult {
   transaction: Pick<
     GameTransactionRecord,
     "transactionId" | "kind" | "status" | "currency" | "amount" | "roundId" | "referenceId" | "createdAt"
   >;
-  /** The wallet's account in that currency after the call; null if it has never been opened. */
-  account: AccountRecord | null;
+  /** The wallet's balance in that currency after the call; null if its account has never been opened. */
+  balance: BalanceSnapshot | null;
   /** Set when a rollback named an unknown bet and the tenant's policy is to answer 404. */
   betNotFound: boolean;
+}
+
+/**
+ * The balance a game answered. Answers stored before issue 13 (the JSON of a game transaction's
+ * row, an Idempotency-Key's record of a batch) carry the account instead of its balance.
+ */
+export function answeredBalance(result: GameResult): BalanceSnapshot | null {
+  if ("balance" in result) return result.balance;
+  const { account } = result as { account?: AccountRecord | null };
+  if (!account) return null;
+  const { amount, pendingAmount } = balanceOf(account);
+  return { amount, pendingAmount };
 }
 
 /** A movement's error as plain data: outcomes are stored for Idempotency-Key replays. */

@@ -71,17 +71,18 @@ export async function createServices(store: Store, config: Config): Promise<Serv
   const transfers = new TransferService(store, currencies, idempotency);
   const games = new GameService(store, currencies, idempotency);
   const holds = new HoldService(store, currencies, idempotency);
+  const credentials = new CredentialService(store, tokenKey, config.tokenTtlSeconds);
   return {
     currencies,
-    credentials: new CredentialService(store, tokenKey, config.tokenTtlSeconds),
-    wallets: new WalletService(store, idempotency),
+    credentials,
+    wallets: new WalletService(store, idempotency, credentials),
     transfers,
     deposits: new DepositService(store, currencies, idempotency),
     games,
     holds,
     withdrawals: new WithdrawalService(store, currencies, idempotency),
     batches: new BatchService(transfers, games, idempotency, currencies),
-    events: new EventService(store, {
+    events: new EventService(store, currencies, {
       perTenant: config.streamsPerTenant,
       max: config.streamsMax,
       maxLagEvents: config.streamMaxLagEvents,

@@ -9,11 +9,14 @@ import { assert } from "../ledger/assert.js";
 import type { CurrencyRegistry } from "../ledger/currencies.js";
 import { formatAmount } from "../ledger/money.js";
 import type {
+  AccountBalanceRecord,
   AccountRecord,
+  BalanceSnapshot,
   DeliveryRecord,
   DepositRecord,
   EventType,
   HoldRecord,
+  ListedEvent,
   TransferRecord,
   WalletRecord,
   WebhookEndpointRecord,
@@ -36,7 +39,7 @@ import type {
   WebhookEndpoint,
   Withdrawal,
 } from "../wire/schemas.js";
-import type { BatchOutcome, GameResult } from "./results.js";
+import { answeredBalance, type BatchOutcome, type GameResult } from "./results.js";
 
 function decimalsOf(currencies: CurrencyRegistry, code: string): number {
   const currency = currencies.find(code);
@@ -44,7 +47,7 @@ function decimalsOf(currencies: CurrencyRegistry, code: string): number {
   return currency.decimals;
 }
 
-export function balanceView(currencies: CurrencyRegistry, account: AccountRecord): Balance {
+export function balanceView(currencies: CurrencyRegistry, account: AccountBalanceRecord): Balance {
   const decimals = decimalsOf(currencies, account.currency);
   const balance = balanceOf(account);
   return {
@@ -55,7 +58,7 @@ export function balanceView(currencies: CurrencyRegistry, account: AccountRecord
   };
 }
 
-export function walletSummaryView(wallet: WalletRecord): WalletSummary {
+export function walletSummaryView(wallet: Pick<WalletRecord, "uuid" | "name" | "externalId" | "walletId">): WalletSummary {
   return { id: wallet.uuid, name: wallet.name, external_id: wallet.externalId, wallet_id: wallet.walletId };
 }
 
@@ -110,8 +113,9 @@ export function emptyBalanceView(currencies: CurrencyRegistry, currency: string)
 }
 
 export function gameView(currencies: CurrencyRegistry, result: GameResult): GameAnswer {
-  const { transaction, account } = result;
+  const { transaction } = result;
   const currency = transaction.currency;
+  const balance = answeredBalance(result);
   return {
     transaction: {
       transaction_id: transaction.transactionId,
@@ -123,7 +127,18 @@ export function gameView(currencies: CurrencyRegistry, result: GameResult): Game
       status: transaction.status,
       created_at: transaction.createdAt,
     },
-    balance: account ? balanceView(currencies, account) : currency ? emptyBalanceView(currencies, currency) : null,
+    balance: balance ? snapshotView(currencies, currency, balance) : currency ? emptyBalanceView(currencies, currency) : null,
+  };
+}
+
+/** A balance object from the two numbers a snapshot keeps: the available balance is their difference. */
+export function snapshotView(currencies: CurrencyRegistry, currency: string, balance: BalanceSnapshot): Balance {
+  const decimals = decimalsOf(currencies, currency);
+  return {
+    currency,
+    amount: formatAmount(balance.amount, decimals),
+    pending_amount: formatAmount(balance.pendingAmount, decimals),
+    available_balance: formatAmount(balance.amount - balance.pendingAmount, decimals),
   };
 }
 
@@ -155,14 +170,19 @@ export function withdrawalView(currencies: CurrencyRegistry, withdrawal: Withdra
   };
 }
 
-export function depositView(currencies: CurrencyRegistry, deposit: DepositRecord): Deposit {
+/** `atEvent`: the deposit as an event shows it, with its status and confirmations at the time. */
+export function depositView(
+  currencies: CurrencyRegistry,
+  deposit: DepositRecord,
+  atEvent?: { status: DepositRecord["status"]; confirmations: number; requiredConfirmations: number },
+): Deposit {
   const currency = currencies.find(deposit.currency);
   assert(currency !== undefined, `currency ${deposit.currency} of a deposit is in the registry`);
   return {
     id: deposit.id,
-    status: deposit.status,
-    confirmations: deposit.confirmations,
-    required_confirmations: currency.requiredConfirmations,
+    status: atEvent?.status ?? deposit.status,
+    confirmations: atEvent?.confirmations ?? deposit.confirmations,
+    required_confirmations: atEvent?.requiredConfirmations ?? currency.requiredConfirmations,
     currency: deposit.currency,
     amount: formatAmount(deposit.amount, currency.decimals),
     tx_hash: deposit.txHash,
@@ -206,34 +226,70 @@ export function batchResultView(currencies: CurrencyRegistry, outcome: BatchOutc
     : { index, status: outcome.status, game: gameView(currencies, value.game) };
 }
 
-export interface EventFacts {
-  id: string;
-  type: EventType;
-  createdAt: string;
-  tenantId: string;
-  /** The player's wallet, or null for the tenant's master account. */
-  wallet: WalletRecord | null;
-  /** The wallet's (or master's) account after the movement. */
-  account: AccountRecord;
-  transfer?: TransferRecord | null | undefined;
-  released?: TransferRecord | null | undefined;
-  deposit?: DepositRecord | null | undefined;
+/** The deposit's status an event of each deposit type shows: the status it reached then. */
+const DEPOSIT_STATUS_OF: Partial<Record<EventType, DepositRecord["status"]>> = {
+  "deposit.pending": "pending",
+  "deposit.confirmed": "confirmed",
+  "deposit.dropped": "dropped",
+};
+
+/**
+ * What an event shows of its transfer (the row its movement wrote), as it was then: a pending
+ * transfer is shown pending (its row later says posted or voided); a void shows the pending
+ * transfer it gave back; a capture of part of a hold shows the part that went back as
+ * `released`. The rows never change otherwise, so this gives back the first rendering.
+ */
+function shownTransfers(event: ListedEvent): { transfer: TransferRecord | null; released: TransferRecord | null } {
+  const { transfer, pending } = event;
+  if (transfer === null) return { transfer: null, released: null };
+  switch (transfer.flag) {
+    case "pending":
+      return { transfer: { ...transfer, status: "pending" }, released: null };
+    case "void_pending":
+      assert(pending !== null, `void ${transfer.id} has its pending transfer`);
+      return { transfer: { ...pending, status: "voided" }, released: null };
+    case "post_pending":
+      assert(pending !== null, `resolution ${transfer.id} has its pending transfer`);
+      return {
+        transfer,
+        released: pending.amount > transfer.amount ? { ...pending, amount: pending.amount - transfer.amount, status: "voided" } : null,
+      };
+    default:
+      return { transfer, released: null };
+  }
 }
 
 /** The body of a webhook delivery and (with its `seq`) of a live-stream event. */
-export function eventPayloadView(currencies: CurrencyRegistry, event: EventFacts): EventPayload {
-  const { wallet, account } = event;
+export function eventPayloadView(currencies: CurrencyRegistry, event: ListedEvent): EventPayload {
+  const { wallet, deposit } = event;
+  const { transfer, released } = shownTransfers(event);
+  const currency = event.transfer?.currency ?? deposit?.currency;
+  assert(currency !== undefined, `event ${event.id} has a transfer or a deposit`);
+  const depositStatus = DEPOSIT_STATUS_OF[event.type];
+  const atEvent = depositStatus &&
+    event.confirmations !== null &&
+    event.requiredConfirmations !== null && {
+      status: depositStatus,
+      confirmations: event.confirmations,
+      requiredConfirmations: event.requiredConfirmations,
+    };
   return {
     id: event.id,
     type: event.type,
     created_at: event.createdAt,
     tenant_id: event.tenantId,
+    // This order, not walletSummaryView's: the JSON stays byte for byte what it always was.
     wallet: wallet && { id: wallet.uuid, wallet_id: wallet.walletId, external_id: wallet.externalId, name: wallet.name },
-    currency: account.currency,
-    balance: balanceView(currencies, account),
-    account_version: account.version,
-    transfer: event.transfer ? transferView(currencies, event.transfer) : null,
-    released_transfer: event.released ? transferView(currencies, event.released) : null,
-    deposit: event.deposit ? depositView(currencies, event.deposit) : null,
+    currency,
+    balance: snapshotView(currencies, currency, event.balance),
+    account_version: event.accountVersion,
+    transfer: transfer ? transferView(currencies, transfer) : null,
+    released_transfer: released ? transferView(currencies, released) : null,
+    deposit: deposit ? depositView(currencies, deposit, atEvent || undefined) : null,
   };
+}
+
+/** The event's JSON as webhooks send it: kept as written for an event from before issue 13 that its columns cannot give back. */
+export function eventJson(currencies: CurrencyRegistry, event: ListedEvent): string {
+  return event.payload ?? JSON.stringify(eventPayloadView(currencies, event));
 }

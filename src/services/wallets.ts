@@ -1,6 +1,16 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { isUuid } from "../ids.js";
-import type { AccountRecord, DepositRecord, DepositStatus, Store, WalletLookup, WalletRecord } from "../store/store.js";
+import { assert } from "../ledger/assert.js";
+import type {
+  AccountRecord,
+  DepositRecord,
+  DepositStatus,
+  Store,
+  WalletBalancesRecord,
+  WalletLookup,
+  WalletRecord,
+} from "../store/store.js";
+import type { CredentialService, Principal } from "./credentials.js";
 import { AppError, invalidFields, walletNotFound } from "./errors.js";
 import type { Idempotency, Once, Written } from "./idempotency.js";
 
@@ -38,6 +48,7 @@ export class WalletService {
   constructor(
     private readonly store: Store,
     private readonly idempotency: Idempotency,
+    private readonly credentials: CredentialService,
   ) {}
 
   create(tenantId: string, name: string, externalId: string, once?: Once): Promise<Written<WalletRecord>> {
@@ -63,6 +74,19 @@ export class WalletService {
     const found = lookup && (await this.store.findWalletWithAccounts(tenantId, lookup));
     if (!found) throw walletNotFound();
     return found;
+  }
+
+  /**
+   * The balance read (POST /wallets/balances/), in one statement that also checks the request's
+   * API key: the route takes a key this process remembers without a query of its own
+   * (`apiKeyCheckedByRead`), and a key revoked since is refused here.
+   */
+  async balances(principal: Principal, lookup: WalletLookup): Promise<WalletBalancesRecord> {
+    assert(principal.tenantId !== null, "the balance read runs for a tenant credential");
+    const read = await this.store.readBalances(principal.tenantId, lookup, principal.credentialId);
+    if (read.revoked) this.credentials.refuseRevokedKey(principal);
+    if (!read.wallet) throw walletNotFound();
+    return read.wallet;
   }
 
   async list(tenantId: string, limit: number, offset: number, search?: string) {

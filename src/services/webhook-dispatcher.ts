@@ -3,7 +3,7 @@ import { request as httpsRequest } from "node:https";
 import { urlToHttpOptions } from "node:url";
 import type { FastifyBaseLogger } from "fastify";
 import { InvariantError } from "../ledger/assert.js";
-import type { ClaimedDelivery, DeliveryOutcome, Store } from "../store/store.js";
+import type { ClaimedDelivery, DeliveryOutcome, ListedEvent, Store } from "../store/store.js";
 import { TargetRefusedError, type WebhookTargetOptions, WebhookTargetPolicy } from "./webhook-targets.js";
 import { signature } from "./webhooks.js";
 
@@ -51,6 +51,8 @@ export class WebhookDispatcher {
 
   constructor(
     private readonly store: Store,
+    /** The event's JSON, rendered as streams render it (EventService.render). */
+    private readonly render: (event: ListedEvent) => string,
     private readonly options: DispatcherOptions,
     private readonly log: Pick<FastifyBaseLogger, "warn" | "error">,
     private readonly onInvariantBroken: (error: InvariantError) => void,
@@ -112,7 +114,7 @@ export class WebhookDispatcher {
 
   async #deliver(delivery: ClaimedDelivery): Promise<void> {
     const sentAt = Date.now();
-    const answer = await send(delivery, sentAt, this.options.timeoutMs, this.#targets);
+    const answer = await send(delivery, this.render(delivery.event), sentAt, this.options.timeoutMs, this.#targets);
     const attempts = delivery.attempts + 1;
     const outcome: DeliveryOutcome = answer.ok
       ? {
@@ -162,7 +164,13 @@ const MAX_ERROR_LENGTH = 500;
  * `lookup` for literals). No agent: each delivery resolves afresh and no pooled socket outlives
  * its check. Redirects are not followed; a 3xx is a failed attempt like any other non-2xx.
  */
-async function send(delivery: ClaimedDelivery, sentAt: number, timeoutMs: number, targets: WebhookTargetPolicy): Promise<Answer> {
+async function send(
+  delivery: ClaimedDelivery,
+  payload: string,
+  sentAt: number,
+  timeoutMs: number,
+  targets: WebhookTargetPolicy,
+): Promise<Answer> {
   const signal = AbortSignal.timeout(timeoutMs);
   try {
     const url = targets.checkDeliveryUrl(delivery.url);
@@ -176,11 +184,11 @@ async function send(delivery: ClaimedDelivery, sentAt: number, timeoutMs: number
           signal,
           headers: {
             "content-type": "application/json",
-            "content-length": Buffer.byteLength(delivery.payload),
+            "content-length": Buffer.byteLength(payload),
             "user-agent": "casino-wallet-webhooks/1",
             "x-event-id": delivery.eventId,
             "x-event-type": delivery.eventType,
-            "x-signature": signature(delivery.secret, Math.floor(sentAt / 1000), delivery.payload),
+            "x-signature": signature(delivery.secret, Math.floor(sentAt / 1000), payload),
           },
         },
         (response) => {
@@ -191,7 +199,7 @@ async function send(delivery: ClaimedDelivery, sentAt: number, timeoutMs: number
         },
       );
       request.on("error", reject);
-      request.end(delivery.payload);
+      request.end(payload);
     });
     const ok = status >= 200 && status < 300;
     return { ok, statusCode: status, error: ok ? null : `HTTP ${status}` };

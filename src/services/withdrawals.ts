@@ -103,7 +103,7 @@ export class WithdrawalService {
         tenantId: withdrawal.tenantId,
         wallet: await walletById(tx, withdrawal.tenantId, withdrawal.walletUuid),
         account: resolved.debit,
-        transfer: resolved.transfer,
+        transfer: resolved.resolution,
       });
       return { withdrawal: next, account: resolved.debit };
     });

@@ -17,8 +17,12 @@ export interface CommitItem<Tx, Hint = undefined> {
 
 export type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
-/** Runs the items of a commit in one transaction and returns each item's outcome, or throws if the commit fails. */
-export type CommitRunner<Tx, Hint> = (items: CommitItem<Tx, Hint>[]) => Promise<Outcome[]>;
+/**
+ * Runs the items of a commit in one transaction and returns each item's outcome, or throws if the
+ * commit fails. It may call `committing` once the transaction's last round trip (its COMMIT) is
+ * on its way: the transaction then takes no more locks, and the committer may open the next.
+ */
+export type CommitRunner<Tx, Hint> = (items: CommitItem<Tx, Hint>[], committing: () => void) => Promise<Outcome[]>;
 
 export const MAX_ITEMS_PER_COMMIT = 8190;
 const DRAIN_POLL_MS = 5;
@@ -49,16 +53,24 @@ export class GroupCommitter<Tx, Hint = undefined> {
   readonly #queue: CommitItem<Tx, Hint>[] = [];
   readonly #observers = new Set<CommitObserver>();
   #commitsInFlight = 0;
+  /** Commits in flight that have not called `committing` yet. */
+  #openCommits = 0;
   #scheduled = false;
 
   /**
    * @param maxCommitsInFlight 1 for a single-writer store (SQLite); more lets a client-server
    *   store overlap one commit's round trips with another's commit.
+   * @param maxOpenCommits Of those, how many may be open (not yet committing) at once. One
+   *   suits commits that all wait for one hot row (a tenant's master account): the next commit
+   *   opens as the previous one sends its COMMIT, and waits at that row with its requests
+   *   already at the database; opening it sooner would only split the same arrivals into more,
+   *   smaller commits, each paying its own round trips and durable commit.
    */
   constructor(
     private readonly runCommit: CommitRunner<Tx, Hint>,
     private readonly maxCommitsInFlight = 1,
     private readonly maxItemsPerCommit = MAX_ITEMS_PER_COMMIT,
+    private readonly maxOpenCommits = maxCommitsInFlight,
   ) {}
 
   /** Resolves once nothing is queued or committing: what a store waits for before it closes. */
@@ -100,7 +112,8 @@ export class GroupCommitter<Tx, Hint = undefined> {
   }
 
   #schedule(): void {
-    if (this.#scheduled || this.#queue.length === 0 || this.#commitsInFlight >= this.maxCommitsInFlight) return;
+    if (this.#scheduled || this.#queue.length === 0) return;
+    if (this.#commitsInFlight >= this.maxCommitsInFlight || this.#openCommits >= this.maxOpenCommits) return;
     this.#scheduled = true;
     // setImmediate lets every request that is already parsed join the commit before it starts.
     setImmediate(() => {
@@ -114,11 +127,20 @@ export class GroupCommitter<Tx, Hint = undefined> {
     this.stats.queued = this.#queue.length;
     if (items.length === 0) return;
     this.#commitsInFlight += 1;
+    this.#openCommits += 1;
     this.stats.commits += 1;
     this.stats.items += items.length;
+    let open = true;
+    const committing = () => {
+      if (!open) return;
+      open = false;
+      this.#openCommits -= 1;
+      this.#schedule();
+    };
     this.#schedule();
     const started = performance.now();
-    const outcomes = await this.#run(items);
+    const outcomes = await this.#run(items, committing);
+    committing();
     const seconds = (performance.now() - started) / 1000;
     this.#tell((observer) => observer.commitFinished?.(items.length, seconds));
     items.forEach((item, index) => {
@@ -135,15 +157,15 @@ export class GroupCommitter<Tx, Hint = undefined> {
    * is run again one item per transaction: nothing was answered yet, and one item's bad row
    * must not fail its neighbours.
    */
-  async #run(items: CommitItem<Tx, Hint>[]): Promise<Outcome[]> {
+  async #run(items: CommitItem<Tx, Hint>[], committing: () => void): Promise<Outcome[]> {
     try {
-      return await this.runCommit(items);
+      return await this.runCommit(items, committing);
     } catch (error) {
       if (items.length === 1) return [{ ok: false, error }];
       const outcomes: Outcome[] = [];
       for (const item of items) {
         try {
-          outcomes.push(...(await this.runCommit([item])));
+          outcomes.push(...(await this.runCommit([item], committing)));
         } catch (itemError) {
           outcomes.push({ ok: false, error: itemError });
         }

@@ -1,5 +1,5 @@
 import type { AccountKey, OwnerKind } from "../ledger/account-keys.js";
-import type { LedgerAccount } from "../ledger/accounts.js";
+import type { Counters, LedgerAccount } from "../ledger/accounts.js";
 import type { TransferFlag } from "../ledger/replay.js";
 
 /** What the stores keep, as the services see it: one record type per table (tables.ts maps each to its columns). */
@@ -26,7 +26,46 @@ export interface TenantRecord {
   unknownRollback: UnknownRollbackPolicy;
 }
 
+/**
+ * A game transaction as the use cases see it. One that moved money is kept by its transfer
+ * (issue 13: the transfer's reference is its transaction_id, and the transfer keeps the bet it
+ * refers to and the balance after it); only one that moved nothing keeps a row of its own
+ * (GameTransactionRow), as do those written before issue 13.
+ */
 export interface GameTransactionRecord {
+  tenantId: string;
+  transactionId: string;
+  kind: GameKind;
+  /** A bet's status is not stored when its transfer keeps it: the win or rollback that refers to it tells. */
+  status: GameStatus;
+  walletUuid: string;
+  currency: string;
+  amount: bigint;
+  roundId: string;
+  /** For wins and rollbacks: the bet's transaction_id. */
+  referenceId: string | null;
+  createdAt: string;
+  /** The transfer of its movement, which keeps it; null when it keeps a row of its own. */
+  transferId: string | null;
+  /** The wallet's balance in `currency` right after the call, as answered; null if its account had never been opened. */
+  balance: BalanceSnapshot | null;
+  /** A rollback of an unknown bet answered 404 (the tenant's policy): a repeat answers it again. */
+  betNotFound: boolean;
+  /**
+   * The answer as stored before issue 13 (JSON), kept only where the row's columns cannot give
+   * it back exactly (counters past 64 bits on SQLite, an unexpected shape); null otherwise.
+   */
+  result: string | null;
+}
+
+/** A balance as answered: `amount` and `pending_amount`; the available balance is their difference. */
+export interface BalanceSnapshot {
+  amount: bigint;
+  pendingAmount: bigint;
+}
+
+/** The row of a game transaction that moved nothing (a zero win, a rollback with nothing to roll back, a tombstone), or of one written before issue 13. */
+export interface GameTransactionRow {
   tenantId: string;
   transactionId: string;
   kind: GameKind;
@@ -35,13 +74,13 @@ export interface GameTransactionRecord {
   currency: string;
   amount: bigint;
   roundId: string;
-  /** For wins and rollbacks: the bet's transaction_id. */
   referenceId: string | null;
-  /** Hash of the request that created it: a repeat must match it to replay. */
-  fingerprint: string;
-  /** The answer given the first time, replayed on a repeat (JSON). */
-  result: string;
   createdAt: string;
+  /** The balance answered (null: the account had never been opened, or a tombstone). */
+  balanceAmount: bigint | null;
+  balancePending: bigint | null;
+  betNotFound: boolean;
+  result: string | null;
 }
 
 export interface HoldRecord {
@@ -115,6 +154,22 @@ export interface WalletRecord {
   updatedAt: string;
 }
 
+/** What the balance read shows of one account: its currency and counters. */
+export interface AccountBalanceRecord extends Counters {
+  currency: string;
+}
+
+/** The balance read's wallet: its ids and names, and its accounts that have moved, in the order they were opened. */
+export interface WalletBalancesRecord extends Pick<WalletRecord, "uuid" | "walletId" | "name" | "externalId"> {
+  accounts: AccountBalanceRecord[];
+}
+
+/**
+ * What the balance read answers: the API key it was asked to check is revoked (then nothing of
+ * the wallet is read), or the wallet (undefined when the lookup names none).
+ */
+export type BalancesRead = { revoked: true } | { revoked: false; wallet: WalletBalancesRecord | undefined };
+
 /** Names a wallet the way the API does; wallet_id wins over external_id (the specification). */
 export type WalletLookup = { by: "uuid"; value: string } | { by: "wallet_id"; value: string } | { by: "external_id"; value: string };
 
@@ -141,7 +196,12 @@ export type EventType =
   | "withdrawal.completed"
   | "withdrawal.failed";
 
-/** An outbox entry: written in the transaction of the movement it describes. */
+/**
+ * An outbox entry, written in the transaction of the movement it describes. It keeps what its
+ * JSON (webhooks, streams) needs and nothing the rows it refers to keep: the JSON is rendered
+ * when read (services/views.ts `eventPayloadView`) from this, the wallet, the transfer (with the
+ * balance after it) and the deposit (ListedEvent).
+ */
 export interface EventRecord {
   tenantId: string;
   /** Per tenant, in commit order, without gaps: what Last-Event-ID resumes from. */
@@ -150,9 +210,44 @@ export interface EventRecord {
   id: string;
   type: EventType;
   walletUuid: string | null;
-  /** The event's JSON as sent to webhooks and streams (without seq). */
-  payload: string;
+  /**
+   * The transfer the event is about: the movement, or the resolution of a pending one (a void
+   * shows the pending transfer it gave back). Null for a deposit's progress, which moves nothing.
+   */
+  transferId: string | null;
+  /** Whether the tenant had webhook endpoints: only then do deliveries look the event up by id. */
+  webhooks: boolean;
+  /**
+   * The account's balance (`amount`, `pending_amount`) and version after the movement, when the
+   * transfer does not keep them: a deposit's progress, and events written before issue 13.
+   */
+  balanceAmount: bigint | null;
+  balancePending: bigint | null;
+  accountVersion: number | null;
+  /** Null when it is the transfer's created_at, as for every event written since issue 13 that has a transfer. */
+  createdAt: string | null;
+  /** For deposit events: the deposit, and its confirmations (seen, required) at the time. */
+  depositId: string | null;
+  confirmations: number | null;
+  requiredConfirmations: number | null;
+  /**
+   * The JSON of an event written before issue 13 whose columns could not be shown to give it
+   * back byte for byte (an older shape); null for every other event.
+   */
+  payload: string | null;
+}
+
+/** An event as the outbox lists it: its row, with what it leaves to the transfer filled in, and the rows its JSON shows. */
+export interface ListedEvent extends Omit<EventRecord, "createdAt" | "balanceAmount" | "balancePending" | "accountVersion"> {
   createdAt: string;
+  /** The account's balance and version after the movement. */
+  balance: BalanceSnapshot;
+  accountVersion: number;
+  wallet: WalletRecord | null;
+  transfer: TransferRecord | null;
+  /** When `transfer` resolved a pending transfer: that pending transfer. */
+  pending: TransferRecord | null;
+  deposit: DepositRecord | null;
 }
 
 export interface WebhookEndpointRecord {
@@ -189,7 +284,8 @@ export interface ClaimedDelivery {
   createdAt: string;
   url: string;
   secret: string;
-  payload: string;
+  /** What is sent: the event, rendered by the dispatcher. */
+  event: ListedEvent;
 }
 
 export interface DeliveryOutcome {
@@ -222,6 +318,16 @@ export interface TransferRecord {
   reference: string | null;
   /** The game round of a bet, win or rollback. */
   roundId: string | null;
+  /** A win's or rollback's bet (its transaction_id): the transfer keeps the game transaction (GameTransactionRecord). */
+  betTransactionId: string | null;
+  /**
+   * The balance (`amount`, `pending_amount`) and version, right after this transfer, of its
+   * wallet's account, or the master's when no wallet takes part: what the event of the movement
+   * and a game's answer show. Null on transfers written before issue 13.
+   */
+  balanceAmount: bigint | null;
+  balancePending: bigint | null;
+  accountVersion: number | null;
 }
 
 export interface DepositRecord {

@@ -1,4 +1,5 @@
 /** SQL that both dialects share word for word: kept once so the two stores answer alike. */
+import { listedEventFromRow } from "./lean-rows.js";
 import type { ClaimedDelivery, TransferRecord } from "./records.js";
 import type { Row } from "./table.js";
 import { TRANSFERS } from "./tables.js";
@@ -29,7 +30,7 @@ export function historyEntryFromRow(row: Row): TransferRecord {
 /** A LIKE pattern matching `text` anywhere, with the pattern's own wildcards escaped. */
 export const containsPattern = (text: string) => `%${text.replace(/[\\%_]/g, (character) => `\\${character}`)}%`;
 
-/** A due delivery as the claim query joins it (the delivery, its endpoint and its event). */
+/** A due delivery as the claim query joins it: the delivery, its endpoint, and its event (`eventsSelect`, lean-rows.ts). */
 export const claimedDeliveryFromRow = (row: Row): ClaimedDelivery => ({
   eventId: row.event_id as string,
   endpointId: row.endpoint_id as string,
@@ -38,5 +39,5 @@ export const claimedDeliveryFromRow = (row: Row): ClaimedDelivery => ({
   createdAt: row.created_at as string,
   url: row.url as string,
   secret: row.secret as string,
-  payload: row.payload as string,
+  event: listedEventFromRow(row),
 });

@@ -6,6 +6,7 @@ import type {
   AccountKey,
   AccountRecord,
   ApiKeyRecord,
+  BalancesRead,
   ClaimedDelivery,
   ClientRecord,
   DeliveryOutcome,
@@ -17,6 +18,7 @@ import type {
   GameTransactionRecord,
   HoldRecord,
   IdempotencyRecord,
+  ListedEvent,
   TenantRecord,
   TransferRecord,
   TransferStatus,
@@ -102,9 +104,10 @@ export interface WriteTx {
   atomically<T>(work: () => Promise<T>): Promise<T>;
   /**
    * Appends an event to the tenant's outbox with the next sequence number, and queues a webhook
-   * delivery of it for each of the tenant's active endpoints. Returns the sequence number.
+   * delivery of it for each of the tenant's active endpoints, due from `createdAt` (the event's
+   * time, which its record leaves to its transfer). Returns the sequence number.
    */
-  appendEvent(event: Omit<EventRecord, "seq">): Promise<number>;
+  appendEvent(event: Omit<EventRecord, "seq" | "webhooks">, createdAt: string): Promise<number>;
   /**
    * Webhook endpoints are managed in write transactions, like money, so that an Idempotency-Key
    * record commits together with the change it stands for.
@@ -152,6 +155,13 @@ export interface Store {
    * first movement may have created it, and a refusal must change nothing a client can see.
    */
   findWalletWithAccounts(tenantId: string, lookup: WalletLookup): Promise<{ wallet: WalletRecord; accounts: AccountRecord[] } | undefined>;
+  /**
+   * The balance read of POST /wallets/balances/ in one statement (one round trip): the wallet's
+   * ids and names and the counters of its accounts that have moved (as above). Given the id of
+   * the request's API key, the same statement reads whether that key is still unrevoked, so a
+   * key revoked by any process is refused as soon as its revocation has committed (store/balances.ts).
+   */
+  readBalances(tenantId: string, lookup: WalletLookup, apiKeyId: string | null): Promise<BalancesRead>;
   /** A page of the tenant's wallets, optionally those whose name or external_id contains `search`. */
   listWallets(tenantId: string, limit: number, offset: number, search?: string): Promise<{ wallets: WalletRecord[]; total: number }>;
   listDeposits(tenantId: string, walletUuid: string, status: DepositStatus | undefined, limit: number): Promise<DepositRecord[]>;
@@ -166,8 +176,8 @@ export interface Store {
   listExpiredHolds(now: string, limit: number): Promise<{ tenantId: string; id: string }[]>;
   deleteExpiredIdempotencyRecords(now: string, limit: number): Promise<number>;
 
-  /** Events after `afterSeq`, oldest first, of the tenant or of one of its wallets. */
-  listEvents(tenantId: string, afterSeq: number, walletUuid: string | undefined, limit: number): Promise<EventRecord[]>;
+  /** Events after `afterSeq`, oldest first, of the tenant or of one of its wallets, with the rows their JSON shows. */
+  listEvents(tenantId: string, afterSeq: number, walletUuid: string | undefined, limit: number): Promise<ListedEvent[]>;
   lastEventSeq(tenantId: string): Promise<number>;
   /**
    * Calls the listener after a commit that appended events, with their tenants; on PostgreSQL

@@ -1,3 +1,4 @@
+import { assert } from "../ledger/assert.js";
 /**
  * A table descriptor: the one place that says how a record is stored. From it come the row type,
  * both mappers (record to values, row to record), the column list, the order of positional
@@ -9,7 +10,12 @@
  * comma-separated text, times as ISO 8601 text.
  */
 
-export type ColumnType = "uuid" | "text" | "time" | "amount" | "integer" | "bigint" | "flag" | "list";
+/**
+ * `uuid16` is a UUID kept in its 16 bytes in both stores (PostgreSQL's uuid, a BLOB in SQLite,
+ * where `uuid` columns hold the 36 characters of its text): the lean tables of issue 13 (events,
+ * game transactions) repeat ids on every row and in their indexes.
+ */
+export type ColumnType = "uuid" | "uuid16" | "text" | "time" | "amount" | "integer" | "bigint" | "flag" | "list";
 
 /** The column types a record field of type V may be stored as. */
 type ColumnTypeFor<V> = [V] extends [bigint | null]
@@ -21,7 +27,7 @@ type ColumnTypeFor<V> = [V] extends [bigint | null]
       : [V] extends [readonly string[]]
         ? "list"
         : [V] extends [string | null]
-          ? "uuid" | "text" | "time"
+          ? "uuid" | "uuid16" | "text" | "time"
           : never;
 
 /** For every field of the record: its column's name and type. */
@@ -32,6 +38,7 @@ export type Row = Record<string, unknown>;
 
 const POSTGRES_TYPES: Record<ColumnType, string> = {
   uuid: "uuid",
+  uuid16: "uuid",
   text: "text",
   time: "timestamptz",
   amount: "numeric",
@@ -50,6 +57,8 @@ interface Column {
 export class Table<R> {
   /** Column names in the order `values` gives them. */
   readonly columns: readonly string[];
+  /** The `uuid16` columns: SQLite hands them back as BLOBs, and `insertSql` takes them as text. */
+  readonly uuid16Columns: readonly string[];
   readonly #columns: readonly Column[];
 
   constructor(
@@ -64,7 +73,8 @@ export class Table<R> {
       type,
     }));
     this.columns = this.#columns.map((column) => column.name);
-    for (const column of key) if (!this.columns.includes(column)) throw new Error(`${name}: key column ${column} is not a column`);
+    this.uuid16Columns = this.#columns.filter((column) => column.type === "uuid16").map((column) => column.name);
+    for (const column of key) assert(this.columns.includes(column), `${name}: key column ${column} is not a column`);
   }
 
   /** The record's values in `columns` order, encoded for either store. */
@@ -85,11 +95,20 @@ export class Table<R> {
   }
 
   /** Decodes a row selected with `select` (or SQLite's `*`). */
-  fromRow = (row: Row): R => {
+  fromRow = (row: Row): R => this.fromPrefixedRow(row, "");
+
+  /**
+   * Decodes the columns selected with `select(alias, prefix)`, or null when the row has none of
+   * them: a LEFT JOIN that found nothing (`probe`, a column never null in the table, tells).
+   */
+  fromPrefixedRow(row: Row, prefix: string): R;
+  fromPrefixedRow(row: Row, prefix: string, probe: string): R | null;
+  fromPrefixedRow(row: Row, prefix: string, probe?: string): R | null {
+    if (probe !== undefined && (row[`${prefix}${probe}`] ?? null) === null) return null;
     const record: Record<string, unknown> = {};
-    for (const column of this.#columns) record[column.field] = decode(column.type, row[column.name]);
+    for (const column of this.#columns) record[column.field] = decode(column.type, row[`${prefix}${column.name}`]);
     return record as R;
-  };
+  }
 
   /**
    * The select list for this table under `alias`, with the casts PostgreSQL needs to hand back
@@ -98,6 +117,20 @@ export class Table<R> {
   select(alias = this.name): string {
     return this.#columns
       .map((column) => (column.type === "amount" ? `${alias}.${column.name}::text AS ${column.name}` : `${alias}.${column.name}`))
+      .join(", ");
+  }
+
+  /**
+   * The select list with every output column named `prefix` + its name, so that several tables
+   * of one join can be decoded apart (`fromPrefixedRow`). PostgreSQL's casts as in `select`;
+   * `dialect` "sqlite" leaves amounts as they are (TEXT).
+   */
+  selectPrefixed(alias: string, prefix: string, dialect: "sqlite" | "postgres"): string {
+    return this.#columns
+      .map((column) => {
+        const value = column.type === "amount" && dialect === "postgres" ? `${alias}.${column.name}::text` : `${alias}.${column.name}`;
+        return `${value} AS ${prefix}${column.name}`;
+      })
       .join(", ");
   }
 
@@ -118,8 +151,11 @@ export class Table<R> {
     }`;
   }
 
+  /** SQLite: a `uuid16` value travels as text and is packed into its BLOB by the statement (`sqliteUuidBlob`). */
   insertSql(dialect: "sqlite" | "postgres"): string {
-    const placeholders = this.columns.map((_, index) => (dialect === "sqlite" ? "?" : `$${index + 1}`));
+    const placeholders = this.#columns.map((column, index) =>
+      dialect === "postgres" ? `$${index + 1}` : column.type === "uuid16" ? sqliteUuidBlob("?") : "?",
+    );
     return `INSERT INTO ${this.name} (${this.columns.join(", ")}) VALUES (${placeholders.join(", ")})`;
   }
 }
@@ -138,9 +174,28 @@ function encode(type: ColumnType, value: unknown): unknown {
   }
 }
 
+/** SQLite: the 16-byte BLOB of a UUID given as text (a parameter or a TEXT column), for a `uuid16` column. */
+export const sqliteUuidBlob = (text: string) => `unhex(replace(${text}, '-', ''))`;
+
+/**
+ * SQLite: the text of a UUID kept as a `uuid16` BLOB, lower case with its dashes as every TEXT id
+ * is stored, so that a join on a TEXT id column can use that column's index.
+ */
+export const sqliteUuidText = (blob: string) =>
+  `lower(substr(hex(${blob}), 1, 8) || '-' || substr(hex(${blob}), 9, 4) || '-' || substr(hex(${blob}), 13, 4) || '-' || ` +
+  `substr(hex(${blob}), 17, 4) || '-' || substr(hex(${blob}), 21))`;
+
+/** A UUID's text from its 16 bytes (SQLite hands `uuid16` BLOBs back as Buffers). */
+function uuidFromBytes(bytes: Uint8Array): string {
+  const hex = Buffer.from(bytes).toString("hex");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
 function decode(type: ColumnType, value: unknown): unknown {
   if (value === null || value === undefined) return null;
   switch (type) {
+    case "uuid16":
+      return value instanceof Uint8Array ? uuidFromBytes(value) : value;
     case "amount":
       return BigInt(value as string);
     case "integer":

@@ -9,7 +9,7 @@ import type {
   DeliveryRecord,
   DepositRecord,
   EventRecord,
-  GameTransactionRecord,
+  GameTransactionRow,
   HoldRecord,
   IdempotencyRecord,
   TenantRecord,
@@ -91,6 +91,10 @@ export const TRANSFERS = table<TransferRecord>("transfers", ["id"], {
   createdAt: ["created_at", "time"],
   reference: ["reference", "text"],
   roundId: ["round_id", "text"],
+  betTransactionId: ["bet_transaction_id", "text"],
+  balanceAmount: ["balance_amount", "amount"],
+  balancePending: ["balance_pending", "amount"],
+  accountVersion: ["account_version", "bigint"],
 });
 
 export const DEPOSITS = table<DepositRecord>("deposits", ["id"], {
@@ -107,7 +111,8 @@ export const DEPOSITS = table<DepositRecord>("deposits", ["id"], {
   updatedAt: ["updated_at", "time"],
 });
 
-export const GAME_TRANSACTIONS = table<GameTransactionRecord>("game_transactions", ["tenant_id", "transaction_id"], {
+/** Game transactions that moved nothing, and those written before issue 13: the others are kept by their transfer. */
+export const GAME_TRANSACTIONS = table<GameTransactionRow>("game_transactions", ["tenant_id", "transaction_id"], {
   tenantId: ["tenant_id", "uuid"],
   transactionId: ["transaction_id", "text"],
   kind: ["kind", "text"],
@@ -117,9 +122,11 @@ export const GAME_TRANSACTIONS = table<GameTransactionRecord>("game_transactions
   amount: ["amount", "amount"],
   roundId: ["round_id", "text"],
   referenceId: ["reference_id", "text"],
-  fingerprint: ["fingerprint", "text"],
-  result: ["result", "text"],
   createdAt: ["created_at", "time"],
+  balanceAmount: ["balance_amount", "amount"],
+  balancePending: ["balance_pending", "amount"],
+  betNotFound: ["bet_not_found", "flag"],
+  result: ["result", "text"],
 });
 
 export const HOLDS = table<HoldRecord>("holds", ["id"], {
@@ -160,14 +167,23 @@ export const IDEMPOTENCY_KEYS = table<IdempotencyRecord>("idempotency_keys", ["s
   createdAt: ["created_at", "time"],
 });
 
+/** Compact columns (issue 13): the JSON is rendered when read, from these and the rows they name. */
 export const EVENTS = table<EventRecord>("events", ["tenant_id", "seq"], {
-  tenantId: ["tenant_id", "uuid"],
+  tenantId: ["tenant_id", "uuid16"],
   seq: ["seq", "bigint"],
-  id: ["id", "uuid"],
+  id: ["id", "uuid16"],
   type: ["type", "text"],
-  walletUuid: ["wallet_uuid", "uuid"],
-  payload: ["payload", "text"],
+  walletUuid: ["wallet_uuid", "uuid16"],
+  transferId: ["transfer_id", "uuid16"],
+  webhooks: ["webhooks", "flag"],
+  balanceAmount: ["balance_amount", "amount"],
+  balancePending: ["balance_pending", "amount"],
+  accountVersion: ["account_version", "bigint"],
   createdAt: ["created_at", "time"],
+  depositId: ["deposit_id", "uuid16"],
+  confirmations: ["confirmations", "integer"],
+  requiredConfirmations: ["required_confirmations", "integer"],
+  payload: ["payload", "text"],
 });
 
 export const WEBHOOK_ENDPOINTS = table<WebhookEndpointRecord>("webhook_endpoints", ["id"], {
@@ -191,4 +207,23 @@ export const WEBHOOK_DELIVERIES = table<Omit<DeliveryRecord, "eventType">>("webh
   lastError: ["last_error", "text"],
   createdAt: ["created_at", "time"],
   deliveredAt: ["delivered_at", "time"],
+});
+
+/** A new delivery: due at once, never attempted. */
+export const pendingDelivery = (
+  eventId: string,
+  tenantId: string,
+  createdAt: string,
+  endpointId: string,
+): Omit<DeliveryRecord, "eventType"> => ({
+  eventId,
+  endpointId,
+  tenantId,
+  status: "pending",
+  attempts: 0,
+  nextAttemptAt: createdAt,
+  lastStatusCode: null,
+  lastError: null,
+  createdAt,
+  deliveredAt: null,
 });

@@ -428,6 +428,45 @@ describe("POST /batches/ (bulk settlement)", () => {
     assert.equal(await walletBalance(tenant, "printable"), null);
   });
 
+  it("answers a game sent again, in a batch or alone, with the bytes of its first answer", async () => {
+    const tenant = await freshTenant("100");
+    await createWallet(test, "again", undefined, tenant.apiKey);
+    await batch(tenant, [give("again", "20")]);
+    const games: Movement[] = [
+      { type: "bet", external_id: "again", currency: CURRENCY, amount: "2", transaction_id: "again-bet", round_id: "again-round" },
+      {
+        type: "win",
+        external_id: "again",
+        currency: CURRENCY,
+        amount: "0",
+        transaction_id: "again-win",
+        round_id: "again-round",
+        bet_transaction_id: "again-bet",
+      },
+      { type: "bet", external_id: "again", currency: CURRENCY, amount: "1.5", transaction_id: "again-bet-2", round_id: "again-round-2" },
+      {
+        type: "win",
+        external_id: "again",
+        currency: CURRENCY,
+        amount: "4",
+        transaction_id: "again-win-2",
+        round_id: "again-round-2",
+        bet_transaction_id: "again-bet-2",
+      },
+    ];
+    const gameJson = (response: CallResult) => results(response).map((result) => JSON.stringify(result.game));
+    const first = gameJson(await batch(tenant, games));
+    // Later, in a batch of its own, each in the same batch as itself, and with a movement between.
+    assert.deepEqual(gameJson(await batch(tenant, games)), first);
+    assert.deepEqual(gameJson(await batch(tenant, [...games, ...games])), [...first, ...first]);
+    const alone = await call(test.app, "POST", "/games/wins/", {
+      key: tenant.apiKey,
+      body: { ...games[3], type: undefined },
+    });
+    assert.equal(alone.text, first[3]);
+    assert.deepEqual(await walletBalance(tenant, "again"), balance("20.50"));
+  });
+
   it("replays a batch sent again with the same Idempotency-Key", async () => {
     const tenant = await freshTenant("100");
     await createWallet(test, "replayed", undefined, tenant.apiKey);
@@ -443,6 +482,7 @@ describe("POST /batches/ (bulk settlement)", () => {
     assert.equal(second.status, 200, JSON.stringify(second.body));
     assert.equal(second.headers["idempotency-replayed"], "true");
     assert.deepEqual(second.body, first.body);
+    assert.equal(second.text, first.text, "byte for byte");
     assert.deepEqual(await walletBalance(tenant, "replayed"), balance("7.50"));
     assert.equal(await historyTotal(tenant, "replayed"), 2);
 

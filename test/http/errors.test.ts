@@ -561,6 +561,9 @@ describe("500 server_error", () => {
     test.store.findWalletWithAccounts = async () => {
       throw new Error("SELECT secret FROM x: driver boom");
     };
+    test.store.readBalances = async () => {
+      throw new Error("SELECT secret FROM x: driver boom");
+    };
   });
   after(() => test.close());
 

@@ -177,10 +177,12 @@ describe("bets, wins and rollbacks", () => {
     const repeat = await game("bets", body);
     assert.equal(repeat.status, 200);
     assert.deepEqual(repeat.body, first.body);
+    assert.equal(repeat.text, first.text, "a replay repeats the first answer byte for byte");
     // Same content spelled differently (external_id, "4.00", lower case) is still the same bet.
     const respelled = await game("bets", { ...body, wallet_id: undefined, external_id: "repeater", amount: "4.00", currency: "usdttrc20" });
     assert.equal(respelled.status, 200);
     assert.deepEqual(respelled.body, first.body);
+    assert.equal(respelled.text, first.text);
     assert.deepEqual(await walletBalance("repeater"), balance("5.00"));
 
     const masterBefore = await masterAvailable();
@@ -212,6 +214,7 @@ describe("bets, wins and rollbacks", () => {
     for (const repeat of repeats) {
       assert.equal(repeat.status, 200, JSON.stringify(repeat.body));
       assert.deepEqual(repeat.body, repeats[0]?.body);
+      assert.equal(repeat.text, repeats[0]?.text);
     }
     assert.deepEqual(repeats[0]?.body.balance, balance("6.00"));
     assert.deepEqual(await walletBalance("twin"), balance("6.00"));
@@ -234,6 +237,7 @@ describe("bets, wins and rollbacks", () => {
     for (const repeat of repeats) {
       assert.equal(repeat.status, 200, JSON.stringify(repeat.body));
       assert.deepEqual(repeat.body, repeats[0]?.body);
+      assert.equal(repeat.text, repeats[0]?.text);
     }
     assert.deepEqual(repeats[0]?.body.balance, balance("11.00"));
     assert.deepEqual(await walletBalance("twin-win"), balance("11.00"));
@@ -344,6 +348,7 @@ describe("bets, wins and rollbacks", () => {
     });
     assert.equal(repeatedWin.status, 200);
     assert.deepEqual(repeatedWin.body, win.body);
+    assert.equal(repeatedWin.text, win.text);
     assert.deepEqual(await walletBalance("winner"), balance("13.25"));
 
     const unknown = await game("wins", {
@@ -393,6 +398,11 @@ describe("bets, wins and rollbacks", () => {
     assert.deepEqual(zero.body.balance, balance("11.25"));
     assert.deepEqual(await walletBalance("winner"), balance("11.25"));
     assert.equal(await masterAvailable(), masterBefore + micros("6") - micros("7.25"));
+    // The zero win, which moved nothing, settled its bet all the same: no rollback after it.
+    const late = { external_id: "winner", currency: CURRENCY, round_id: "w-round-2", bet_transaction_id: "w-bet-2" };
+    assertError(await game("rollbacks", { ...late, transaction_id: "w-rb-2" }), 409, "conflict");
+    const again = await game("wins", { ...late, amount: "0", transaction_id: "w-win-2" });
+    assert.equal(again.text, zero.text, "a zero win is replayed byte for byte");
   });
 
   it("keeps several bets of one round independent", async () => {
@@ -473,6 +483,7 @@ describe("bets, wins and rollbacks", () => {
     const repeat = await game("rollbacks", body);
     assert.equal(repeat.status, 200);
     assert.deepEqual(repeat.body, rollback.body);
+    assert.equal(repeat.text, rollback.text);
     const again = await game("rollbacks", { ...body, transaction_id: "r-rb-2" });
     assert.equal(again.status, 200, JSON.stringify(again.body));
     assert.deepEqual(again.body.balance, balance("10.00"));

@@ -47,6 +47,7 @@ describe("Idempotency-Key on mutating requests", () => {
     assert.equal(repeat.status, status, JSON.stringify(repeat.body));
     assert.equal(repeat.headers["idempotency-replayed"], "true");
     assert.deepEqual(repeat.body, first.body);
+    assert.equal(repeat.text, first.text, "byte for byte");
   }
 
   /** Of requests racing under one key: exactly one original, the others its replay or a conflict. */

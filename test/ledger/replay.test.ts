@@ -77,6 +77,27 @@ describe("Replay", () => {
     assert.match(problems.find((p) => p.kind === "counter_mismatch")?.detail ?? "", /creditsPosted is 1130 but the transfers give 130/);
   });
 
+  it("checks the balance a transfer keeps of its wallet's account (issue 13) against the replay", () => {
+    const owned = () => [
+      { ...acct("chain", false, { debitsPosted: 130n }), ownerKind: "chain" as const },
+      { ...acct("wallet", true, { creditsPosted: 130n }), ownerKind: "wallet" as const },
+      { ...acct("master", true), ownerKind: "master" as const },
+    ];
+    // After t3 the wallet has 130 posted; after t4, 20 of it pending; after t5, none.
+    const kept = (balances: [bigint, bigint][]) =>
+      log.map((t, index) => ({ ...t, balanceAmount: balances[index]?.[0], balancePending: balances[index]?.[1] }));
+    const right: [bigint, bigint][] = [
+      [100n, 0n],
+      [150n, 50n],
+      [130n, 0n],
+      [130n, 20n],
+      [130n, 0n],
+    ];
+    assert.deepEqual(replay(owned(), kept(right)), []);
+    const wrong = right.map(([amount, pending], index): [bigint, bigint] => (index === 3 ? [amount, 0n] : [amount, pending]));
+    assert.deepEqual(kinds(replay(owned(), kept(wrong))), ["kept_balance_mismatch:t4"]);
+  });
+
   it("reports a transfer that overdraws a flagged account as a rule violation", () => {
     const problems = replay(
       [acct("chain", false), acct("wallet", true, { debitsPosted: 0n }), acct("master", true)],

@@ -99,6 +99,45 @@ describe("GroupCommitter", () => {
     assert.equal(runner.maxRunning, 2);
   });
 
+  it("opens a commit only once the open one is committing, within the commits in flight", async () => {
+    const commits: (string | undefined)[][] = [];
+    // Each commit waits for its own gate while open, says it is committing, then waits for `durable`.
+    const open = [gate(), gate(), gate(), gate()];
+    const durable = gate();
+    const run = async (items: CommitItem<FakeTx, string>[], committing: () => void): Promise<Outcome[]> => {
+      const index = commits.push(items.map((item) => item.hint)) - 1;
+      await open[index]?.promise;
+      const outcomes: Outcome[] = [];
+      for (const item of items) outcomes.push({ ok: true, value: await item.work({ commit: index + 1 }) });
+      committing();
+      await durable.promise;
+      return outcomes;
+    };
+    const committer = new GroupCommitter<FakeTx, string>(run, 3, 64, 1);
+    const settled = [committer.submit(echo("a"), "a")];
+    await nextTurn();
+    settled.push(committer.submit(echo("b"), "b"));
+    await nextTurn();
+    assert.deepEqual(commits, [["a"]], "the next commit waits while one is open");
+    open[0]?.open();
+    await nextTurn();
+    await nextTurn();
+    assert.deepEqual(commits, [["a"], ["b"]], "it opens once the open one is committing");
+    settled.push(committer.submit(echo("c"), "c"));
+    open[1]?.open();
+    await nextTurn();
+    await nextTurn();
+    settled.push(committer.submit(echo("d"), "d"));
+    open[2]?.open();
+    await nextTurn();
+    await nextTurn();
+    assert.deepEqual(commits, [["a"], ["b"], ["c"]], "three commits in flight: the fourth waits though none is open");
+    open[3]?.open();
+    durable.open();
+    assert.deepEqual(await Promise.all(settled), ["a", "b", "c", "d"]);
+    assert.deepEqual(commits, [["a"], ["b"], ["c"], ["d"]]);
+  });
+
   it("runs a commit that failed as a whole again, one item per commit", async () => {
     const runner = new FakeRunner();
     // A commit containing "poison" fails at commit, whether with others or alone.

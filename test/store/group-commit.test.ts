@@ -138,9 +138,11 @@ describe("a transaction that fails as a whole", () => {
         amount: 1n,
         roundId: "poison-round",
         referenceId: null,
-        fingerprint: "poison",
-        result: "{}",
         createdAt: new Date().toISOString(),
+        transferId: null,
+        balance: null,
+        betNotFound: false,
+        result: null,
       });
     });
     const [goodResult, badResult] = await Promise.allSettled([good, bad]);

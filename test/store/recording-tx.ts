@@ -255,15 +255,26 @@ export const aTransfer = (id: string): TransferRecord => ({
   createdAt: AT,
   reference: null,
   roundId: null,
+  betTransactionId: null,
+  balanceAmount: 1n,
+  balancePending: 0n,
+  accountVersion: 1,
 });
 
-export const anEvent = (id: string): Omit<EventRecord, "seq"> => ({
+export const anEvent = (id: string): Omit<EventRecord, "seq" | "webhooks"> => ({
   tenantId: TENANT,
   id,
   type: "transfer.posted",
   walletUuid: null,
-  payload: "{}",
+  transferId: null,
+  balanceAmount: 1n,
+  balancePending: 0n,
+  accountVersion: 1,
   createdAt: AT,
+  depositId: null,
+  confirmations: null,
+  requiredConfirmations: null,
+  payload: null,
 });
 
 export const aGame = (transactionId: string): GameTransactionRecord => ({
@@ -276,9 +287,11 @@ export const aGame = (transactionId: string): GameTransactionRecord => ({
   amount: 1n,
   roundId: "round",
   referenceId: null,
-  fingerprint: "fingerprint",
-  result: "{}",
   createdAt: AT,
+  transferId: null,
+  balance: null,
+  betNotFound: false,
+  result: null,
 });
 
 export const aHold = (transferId: string): HoldRecord => ({

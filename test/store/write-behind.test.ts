@@ -44,7 +44,7 @@ describe("writing buffered rows", () => {
     tx.log.length = 0;
     // Buffered in another order than they are written.
     await tx.saveGameTransaction(aGame("game-1"));
-    assert.equal(await tx.appendEvent(anEvent("event-1")), 1);
+    assert.equal(await tx.appendEvent(anEvent("event-1"), AT), 1);
     await tx.saveAccounts([credited(master as AccountRecord, 5n)]);
     await tx.insertTransfer(aTransfer("transfer-1"));
     assert.deepEqual(tx.log, ["lock-event-counter", "read-endpoints"]);
@@ -59,7 +59,7 @@ describe("writing buffered rows", () => {
       tx.rows<TransferRecord>("transfers").map((transfer) => transfer.id),
       ["transfer-1"],
     );
-    assert.deepEqual(tx.rows<EventRecord>("events"), [{ ...anEvent("event-1"), seq: 1 }]);
+    assert.deepEqual(tx.rows<EventRecord>("events"), [{ ...anEvent("event-1"), seq: 1, webhooks: true }]);
     assert.deepEqual(tx.rows<DeliveryRow>("webhook_deliveries"), [
       {
         eventId: "event-1",
@@ -81,6 +81,15 @@ describe("writing buffered rows", () => {
     assert.deepEqual(tx.rows("event-counters"), [{ tenantId: TENANT, lastSeq: 1 }]);
   });
 
+  it("writes no row for a game transaction its transfer keeps", async () => {
+    const tx = transaction();
+    assert.equal(await tx.lockGameTransaction(TENANT, "game-1"), undefined);
+    await tx.saveGameTransaction({ ...aGame("game-1"), transferId: "transfer-1" });
+    assert.equal((await tx.lockGameTransaction(TENANT, "game-1"))?.transferId, "transfer-1", "the transaction remembers it");
+    await tx.writeBuffered();
+    assert.ok(!tx.log.includes("write-games"));
+  });
+
   it("writes nothing when nothing is buffered", async () => {
     const tx = transaction();
     await tx.writeBuffered();
@@ -90,8 +99,8 @@ describe("writing buffered rows", () => {
   it("numbers a tenant's events after its stored counter, reading the counter once", async () => {
     const tx = transaction();
     tx.db.eventCounters.set(TENANT, 41);
-    assert.equal(await tx.appendEvent(anEvent("event-1")), 42);
-    assert.equal(await tx.appendEvent(anEvent("event-2")), 43);
+    assert.equal(await tx.appendEvent(anEvent("event-1"), AT), 42);
+    assert.equal(await tx.appendEvent(anEvent("event-2"), AT), 43);
     assert.equal(tx.log.filter((text) => text === "lock-event-counter").length, 1);
     assert.deepEqual(tx.appendedEventTypes, ["transfer.posted", "transfer.posted"]);
     assert.deepEqual([...tx.appendedTenants], [TENANT]);
@@ -120,7 +129,7 @@ describe("savepoints and the undo log", () => {
         const [changed, wallet] = (await tx.openAccounts([MASTER, WALLET])) as [AccountRecord, AccountRecord];
         await tx.saveAccounts([credited(changed, 90n), credited(wallet, 1n)]);
         await tx.insertTransfer(aTransfer("transfer-undone"));
-        assert.equal(await tx.appendEvent(anEvent("event-undone")), 1);
+        assert.equal(await tx.appendEvent(anEvent("event-undone"), AT), 1);
         throw new Error("step fails");
       }),
       /step fails/,
@@ -132,7 +141,7 @@ describe("savepoints and the undo log", () => {
     await tx.openAccounts([WALLET]);
     assert.deepEqual(tx.log, ["lock-accounts"], "an account first locked inside the savepoint is no longer cached");
     assert.equal(await tx.findTransfer("transfer-undone"), undefined);
-    assert.equal(await tx.appendEvent(anEvent("event-kept")), 1, "the undone event's number is given again");
+    assert.equal(await tx.appendEvent(anEvent("event-kept"), AT), 1, "the undone event's number is given again");
     assert.deepEqual(tx.appendedEventTypes, ["transfer.posted"]);
 
     await tx.writeBuffered();
@@ -154,7 +163,7 @@ describe("savepoints and the undo log", () => {
     const tx = transaction();
     await tx.atomically(async () => {
       await tx.insertTransfer(aTransfer("transfer-1"));
-      await tx.appendEvent(anEvent("event-1"));
+      await tx.appendEvent(anEvent("event-1"), AT);
     });
     await assert.rejects(
       tx.atomically(async () => {
@@ -280,7 +289,7 @@ describe("rows that reference buffered rows", () => {
     it(`${name} writes the buffered rows before its own statement`, async () => {
       const tx = transaction();
       await tx.insertTransfer(aTransfer("transfer-1"));
-      await tx.appendEvent(anEvent("event-1"));
+      await tx.appendEvent(anEvent("event-1"), AT);
       tx.log.length = 0;
       await call(tx);
       assert.deepEqual(tx.log, [...FLUSHED_ALL, "write-event-counters", statement]);
@@ -289,7 +298,7 @@ describe("rows that reference buffered rows", () => {
 
   it("redeliver finds the deliveries of the transaction's own event", async () => {
     const tx = transaction();
-    await tx.appendEvent(anEvent("event-1"));
+    await tx.appendEvent(anEvent("event-1"), AT);
     assert.equal(await tx.redeliver(TENANT, "event-1", AT), 1);
   });
 
@@ -315,9 +324,9 @@ describe("rows that reference buffered rows", () => {
   it("redeliver is refused with an InvariantError when its event is still buffered after the write", async () => {
     const tx = transaction();
     tx.onBulkInsert = (table) => {
-      if (table === "events") void tx.appendEvent(anEvent("event-late"));
+      if (table === "events") void tx.appendEvent(anEvent("event-late"), AT);
     };
-    await tx.appendEvent(anEvent("event-1"));
+    await tx.appendEvent(anEvent("event-1"), AT);
     await assert.rejects(tx.redeliver(TENANT, "event-late", AT), InvariantError);
     assert.ok(!tx.log.includes("requeue-deliveries"));
   });
@@ -348,10 +357,24 @@ describe("background writes", () => {
     assert.equal(tx.rows("transfers").length, 6);
   });
 
+  it("leave the accounts for the last write, which writes each account once", async () => {
+    const tx = transaction({ backgroundWriteRows: 2 });
+    const [master] = await tx.openAccounts([MASTER]);
+    await tx.saveAccounts([credited(master as AccountRecord, 1n)]);
+    await tx.insertTransfer(aTransfer("transfer-1"));
+    await tx.insertTransfer(aTransfer("transfer-2"));
+    await tx.writeBuffered();
+    assert.ok(tx.log.includes("bulk transfers x2"));
+    assert.deepEqual(
+      tx.log.filter((entry) => entry === "write-accounts"),
+      ["write-accounts"],
+    );
+  });
+
   it("count events as rows", async () => {
     const tx = transaction({ backgroundWriteRows: 2 });
     await tx.insertTransfer(aTransfer("transfer-1"));
-    await tx.appendEvent(anEvent("event-1"));
+    await tx.appendEvent(anEvent("event-1"), AT);
     assert.ok(tx.log.includes("bulk transfers x1"));
     await tx.writeBuffered();
     assert.deepEqual(tx.rows<EventRecord>("events").length, 1);

@@ -9,6 +9,7 @@ import type {
   DeliveryRecord,
   DepositRecord,
   HoldRecord,
+  ListedEvent,
   TransferRecord,
   WalletRecord,
   WebhookEndpointRecord,
@@ -68,6 +69,10 @@ const transfer: TransferRecord = {
   createdAt: at,
   reference: "tx-1",
   roundId: null,
+  betTransactionId: null,
+  balanceAmount: 400_000_000n,
+  balancePending: 100_000_000n,
+  accountVersion: 4,
 };
 
 const deposit: DepositRecord = {
@@ -124,8 +129,51 @@ const game: GameResult = {
     referenceId: null,
     createdAt: at,
   },
-  account,
+  balance: { amount: 500_000_000n, pendingAmount: 100_000_000n },
   betNotFound: false,
+};
+
+/** An answer stored before issue 13 (an Idempotency-Key's record of a batch): the account instead of its balance. */
+const legacyGame = { transaction: game.transaction, account, betNotFound: false } as unknown as GameResult;
+
+/** An event as the outbox lists it: a transfer.posted of `transfer`, unless told otherwise. */
+const listed = (overrides: Partial<ListedEvent>): ListedEvent => ({
+  tenantId: wallet.tenantId,
+  seq: 1,
+  id: uuid(14),
+  type: "transfer.posted",
+  walletUuid: wallet.uuid,
+  transferId: transfer.id,
+  webhooks: false,
+  createdAt: at,
+  depositId: null,
+  confirmations: null,
+  requiredConfirmations: null,
+  payload: null,
+  balance: { amount: 500_000_000n, pendingAmount: 100_000_000n },
+  accountVersion: 4,
+  wallet,
+  transfer,
+  pending: null,
+  deposit: null,
+  ...overrides,
+});
+
+/** A hold of 30 captured for 10: the resolution and the pending transfer it resolved. */
+const pendingHold: TransferRecord = {
+  ...transfer,
+  id: uuid(5),
+  transferType: "hold",
+  flag: "pending",
+  status: "voided",
+  amount: 30_000_000n,
+};
+const captured: TransferRecord = {
+  ...transfer,
+  transferType: "hold",
+  flag: "post_pending",
+  pendingId: pendingHold.id,
+  amount: 10_000_000n,
 };
 
 const endpoint: WebhookEndpointRecord = {
@@ -175,12 +223,14 @@ const CASES: Record<keyof typeof views, { schema: TSchema; outputs: () => unknow
   },
   transferView: { schema: wire.Transfer, outputs: () => [views.transferView(currencies, transfer)] },
   emptyBalanceView: { schema: wire.Balance, outputs: () => [views.emptyBalanceView(currencies, "ETH")] },
+  snapshotView: { schema: wire.Balance, outputs: () => [views.snapshotView(currencies, "BTC", { amount: -5n, pendingAmount: 3n })] },
   gameView: {
     schema: wire.GameAnswer,
     outputs: () => [
       views.gameView(currencies, game),
-      views.gameView(currencies, { ...game, account: null }),
-      views.gameView(currencies, { ...game, account: null, transaction: { ...game.transaction, currency: "" } }),
+      views.gameView(currencies, legacyGame),
+      views.gameView(currencies, { ...game, balance: null }),
+      views.gameView(currencies, { ...game, balance: null, transaction: { ...game.transaction, currency: "" } }),
     ],
   },
   holdView: {
@@ -203,36 +253,26 @@ const CASES: Record<keyof typeof views, { schema: TSchema; outputs: () => unknow
   eventPayloadView: {
     schema: EventPayload,
     outputs: () => [
-      views.eventPayloadView(currencies, {
-        id: uuid(14),
-        type: "deposit.pending",
-        createdAt: at,
-        tenantId: wallet.tenantId,
-        wallet,
-        account,
-        transfer,
-        deposit,
-      }),
-      views.eventPayloadView(currencies, {
-        id: uuid(15),
-        type: "deposit.confirmed",
-        createdAt: at,
-        tenantId: wallet.tenantId,
-        wallet: null,
-        account,
-      }),
-      views.eventPayloadView(currencies, {
-        id: uuid(16),
-        type: "hold.captured",
-        createdAt: at,
-        tenantId: wallet.tenantId,
-        wallet,
-        account,
-        transfer: { ...transfer, transferType: "hold", amount: 10_000_000n },
-        released: { ...transfer, transferType: "hold", status: "voided", amount: 20_000_000n },
-      }),
+      views.eventPayloadView(
+        currencies,
+        listed({ type: "deposit.pending", deposit, depositId: deposit.id, confirmations: 3, requiredConfirmations: 19 }),
+      ),
+      views.eventPayloadView(
+        currencies,
+        listed({
+          type: "deposit.pending",
+          wallet: null,
+          transfer: null,
+          deposit,
+          depositId: deposit.id,
+          confirmations: 5,
+          requiredConfirmations: 19,
+        }),
+      ),
+      views.eventPayloadView(currencies, listed({ type: "hold.captured", transfer: captured, pending: pendingHold })),
     ],
   },
+  eventJson: { schema: EventPayload, outputs: () => [JSON.parse(views.eventJson(currencies, listed({})))] },
 };
 
 describe("views match their wire schemas exactly", () => {
@@ -281,24 +321,47 @@ describe("views match their wire schemas exactly", () => {
   it("builds every event type's payload as the webhooks document names it", () => {
     assert.equal(EVENT_TYPES.length, 14);
     for (const type of EVENT_TYPES) {
-      const shapeOf = type.startsWith("deposit.")
-        ? { transfer, deposit }
+      const shapeOf: Partial<ListedEvent> = type.startsWith("deposit.")
+        ? { deposit, depositId: deposit.id, confirmations: 3, requiredConfirmations: 19 }
         : type === "hold.captured"
-          ? {
-              transfer: { ...transfer, transferType: "hold" as const },
-              released: { ...transfer, transferType: "hold" as const, status: "voided" as const },
-            }
-          : { transfer };
-      const payload = views.eventPayloadView(currencies, {
-        id: uuid(20),
-        type,
-        createdAt: at,
-        tenantId: wallet.tenantId,
-        wallet,
-        account,
-        ...shapeOf,
-      });
+          ? { transfer: captured, pending: pendingHold }
+          : {};
+      const payload = views.eventPayloadView(currencies, listed({ id: uuid(20), type, ...shapeOf }));
       assert.equal(wireProblem(EVENT_SCHEMAS[type], JSON.parse(JSON.stringify(payload))), undefined, type);
     }
+  });
+
+  it("shows an event's transfer as it was when the event happened", () => {
+    const placed = views.eventPayloadView(currencies, listed({ type: "hold.placed", transfer: { ...pendingHold, status: "posted" } }));
+    assert.equal(placed.transfer?.status, "pending", "a pending transfer posted since is shown pending");
+    const voidRow: TransferRecord = { ...pendingHold, id: uuid(6), flag: "void_pending", pendingId: pendingHold.id };
+    const voided = views.eventPayloadView(currencies, listed({ type: "hold.voided", transfer: voidRow, pending: pendingHold }));
+    assert.deepEqual([voided.transfer?.id, voided.transfer?.status, voided.transfer?.amount], [pendingHold.id, "voided", "30.00"]);
+    assert.equal(voided.released_transfer, null);
+    const capture = views.eventPayloadView(currencies, listed({ type: "hold.captured", transfer: captured, pending: pendingHold }));
+    assert.deepEqual(
+      [capture.transfer?.amount, capture.released_transfer?.amount, capture.released_transfer?.id],
+      ["10.00", "20.00", pendingHold.id],
+    );
+    const whole = views.eventPayloadView(
+      currencies,
+      listed({ type: "hold.captured", transfer: { ...captured, amount: 30_000_000n }, pending: pendingHold }),
+    );
+    assert.equal(whole.released_transfer, null);
+    const deposited = views.eventPayloadView(
+      currencies,
+      listed({
+        type: "deposit.pending",
+        deposit: { ...deposit, status: "confirmed", confirmations: 40 },
+        confirmations: 3,
+        requiredConfirmations: 19,
+      }),
+    );
+    assert.deepEqual([deposited.deposit?.status, deposited.deposit?.confirmations], ["pending", 3], "the deposit as it was then");
+    assert.equal(views.eventJson(currencies, listed({ payload: '{"kept":true}' })), '{"kept":true}', "a payload kept from before issue 13");
+  });
+
+  it("answers a game stored with its account (before issue 13) as one stored with its balance", () => {
+    assert.deepEqual(views.gameView(currencies, legacyGame), views.gameView(currencies, game));
   });
 });

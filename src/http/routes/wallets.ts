@@ -4,7 +4,7 @@ import { walletNotFound } from "../../services/errors.js";
 import { balanceView, depositView, walletListEntryView, walletSummaryView, walletView } from "../../services/views.js";
 import { pathLookup, walletLookup } from "../../services/wallets.js";
 import { DepositList, MasterBalances, Wallet, WalletBalances, WalletPage } from "../../wire/schemas.js";
-import { tenantAuth, tenantOf } from "../auth.js";
+import { principalOf, tenantAuth, tenantOf } from "../auth.js";
 import { onceOf, writtenValue } from "../idempotency.js";
 import {
   DEFAULT_PAGE_SIZE,
@@ -149,6 +149,8 @@ function getWalletBalances(app: RouteApp): void {
     "/wallets/balances/",
     {
       preHandler: tenantAuth(services, "read", "write"),
+      // The balance read checks the API key in its own statement (services/wallets.ts `balances`).
+      config: { apiKeyCheckedByRead: true },
       schema: {
         summary: "Get Wallet Balance (the specification's endpoint)",
         description: "Names the wallet by wallet_id or external_id (wallet_id wins when both are given).",
@@ -159,9 +161,9 @@ function getWalletBalances(app: RouteApp): void {
       },
     },
     async (request) => {
-      const { wallet, accounts } = await services.wallets.get(tenantOf(request), walletLookup(request.body));
+      const wallet = await services.wallets.balances(principalOf(request), walletLookup(request.body));
       // The specification calls the wallet `account`; its balances are those of its ledger accounts.
-      return { account: walletSummaryView(wallet), balances: accounts.map((account) => balanceView(services.currencies, account)) };
+      return { account: walletSummaryView(wallet), balances: wallet.accounts.map((account) => balanceView(services.currencies, account)) };
     },
   );
 }

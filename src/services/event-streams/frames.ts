@@ -1,4 +1,13 @@
-import type { EventRecord } from "../../store/store.js";
+import type { EventType } from "../../store/store.js";
+
+/** An outbox event as streams and polling read it: its JSON rendered once (services/views.ts `eventJson`). */
+export interface OutboxEvent {
+  seq: number;
+  type: EventType;
+  walletUuid: string | null;
+  /** The event's JSON, without its seq. */
+  payload: string;
+}
 
 /**
  * Bytes of frames a stream writes at once (one write, one chunk). After a write the connection
@@ -11,7 +20,7 @@ const HEARTBEAT = Buffer.from(": heartbeat\n\n");
 const CRLF = Buffer.from("\r\n");
 
 /** One frame per event, built once and written to every stream that wants it. */
-export function sseFrame(event: EventRecord): Buffer {
+export function sseFrame(event: OutboxEvent): Buffer {
   return Buffer.from(`id: ${event.seq}\nevent: ${event.type}\ndata: {"seq":${event.seq},${event.payload.slice(1)}\n\n`);
 }
 

@@ -1,5 +1,5 @@
 import type { Store } from "../../store/store.js";
-import { onTheWire, PASS_BYTES, sseFrame } from "./frames.js";
+import { type OutboxEvent, onTheWire, PASS_BYTES, sseFrame } from "./frames.js";
 import type { StreamCounters, StreamLimits } from "./limits.js";
 import type { DeliveryScheduler } from "./scheduler.js";
 
@@ -11,9 +11,13 @@ const HUB_PAGE = 500;
 /** The longest a hub waits for its streams to take a page before reading the next one anyway. */
 const FAN_OUT_WAIT_MS = 1000;
 
-/** What hubs and streams share in a process: the store, the limits, the write scheduler, the counters. */
+/** Reads the outbox after a sequence number, optionally of one wallet, with each event's JSON rendered. */
+export type ReadEvents = (tenantId: string, afterSeq: number, walletUuid: string | undefined, limit: number) => Promise<OutboxEvent[]>;
+
+/** What hubs and streams share in a process: the store, the outbox reader, the limits, the write scheduler, the counters. */
 export interface HubContext {
   readonly store: Store;
+  readonly readEvents: ReadEvents;
   readonly limits: StreamLimits;
   readonly scheduler: DeliveryScheduler;
   readonly counters: StreamCounters;
@@ -116,7 +120,7 @@ export class TenantHub {
       do {
         this.#again = false;
         this.#lastReadAt = Date.now();
-        const events = await this.context.store.listEvents(this.tenantId, this.head, undefined, HUB_PAGE);
+        const events = await this.context.readEvents(this.tenantId, this.head, undefined, HUB_PAGE);
         this.context.counters.hubReads += 1;
         if (this.#dropped) return;
         if (events.length === 0) continue;

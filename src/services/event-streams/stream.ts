@@ -1,5 +1,4 @@
-import type { EventRecord } from "../../store/store.js";
-import { HEARTBEATS, onTheWire, PASS_BYTES, sseFrame } from "./frames.js";
+import { HEARTBEATS, type OutboxEvent, onTheWire, PASS_BYTES, sseFrame } from "./frames.js";
 import type { HubStream, TenantHub } from "./hub.js";
 import type { DisconnectReason } from "./limits.js";
 import type { Runnable } from "./scheduler.js";
@@ -39,7 +38,7 @@ export class LiveStream implements HubStream, Runnable {
   /** A catch-up read is in flight. */
   #reading = false;
   /** Events of the last catch-up read not written yet, and where the cursor goes once they are. */
-  #pending: EventRecord[] = [];
+  #pending: OutboxEvent[] = [];
   #pendingEnd = 0;
   /** Streams with the same wallet filter and framing at the same position share their passes. */
   #group: string | undefined;
@@ -137,7 +136,7 @@ export class LiveStream implements HubStream, Runnable {
     const frames: Buffer[] = [];
     let bytes = 0;
     while (this.#pending.length > 0 && bytes < PASS_BYTES) {
-      const event = this.#pending.shift() as EventRecord;
+      const event = this.#pending.shift() as OutboxEvent;
       const frame = sseFrame(event);
       frames.push(frame);
       bytes += frame.length;
@@ -153,7 +152,7 @@ export class LiveStream implements HubStream, Runnable {
     // Everything up to the hub's head had committed before this read began.
     const committed = this.hub.head;
     try {
-      const events = await this.hub.context.store.listEvents(this.hub.tenantId, this.cursor, this.walletUuid, CATCH_UP_PAGE);
+      const events = await this.hub.context.readEvents(this.hub.tenantId, this.cursor, this.walletUuid, CATCH_UP_PAGE);
       this.hub.context.counters.catchUpReads += 1;
       if (this.#closed) return;
       this.#pending = events;

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { type AccountKey, openingFlags, ownerKeyOf } from "../../ledger/account-keys.js";
-import type { AccountRecord } from "../store.js";
-import { ACCOUNTS } from "../tables.js";
+import type { AccountRecord, WalletLookup } from "../store.js";
+import { ACCOUNTS, WALLET_LOOKUP_COLUMN } from "../tables.js";
 import type { Statement } from "../write-behind.js";
 import { type Queryable, query } from "./query.js";
 
@@ -37,6 +37,39 @@ export const lockAccountsByKey = (keys: AccountKey[]): Statement => ({
          ORDER BY a.owner_kind = 'wallet', a.id FOR UPDATE OF a`,
   values: columnsOf(keys, [(key) => key.tenantId, (key) => key.currency, ownerKeyOf]),
 });
+
+/**
+ * The accounts a prefetch locks, in the order of `lockAccountsByKey`, found without waiting for
+ * the wallets' own read: the master accounts in the currencies named, and each named wallet's
+ * account in its currency, the wallet found by any lookup (one pair of arrays per kind, so each
+ * lookup uses its column's index). It can then travel in the same round trip as that read.
+ */
+export const lockPrefetchAccounts = (tenantId: string, wallets: { lookup: WalletLookup; currency: string }[]): Statement => {
+  const byKind = (kind: WalletLookup["by"]) => wallets.filter((wallet) => wallet.lookup.by === kind);
+  const pairs = (kind: WalletLookup["by"]) => columnsOf(byKind(kind), [(wallet) => wallet.lookup.value, (wallet) => wallet.currency]);
+  return {
+    name: "lock-prefetch-accounts",
+    text: LOCK_PREFETCH_ACCOUNTS,
+    values: [
+      tenantId,
+      [...new Set(wallets.map((wallet) => wallet.currency))],
+      ...pairs("uuid"),
+      ...pairs("wallet_id"),
+      ...pairs("external_id"),
+    ],
+  };
+};
+
+const walletKeysBy = (column: string, values: string, type: string, currencies: string) =>
+  `SELECT 'wallet:' || w.id, k.currency FROM unnest(${values}::${type}[], ${currencies}::text[]) AS k(value, currency)
+     JOIN wallets w ON w.tenant_id = $1 AND w.${column} = k.value`;
+const LOCK_PREFETCH_ACCOUNTS = `SELECT ${ACCOUNT_COLUMNS} FROM accounts a
+  JOIN (SELECT 'master:', currency FROM unnest($2::text[]) AS currency
+        UNION ${walletKeysBy(WALLET_LOOKUP_COLUMN.uuid, "$3", "uuid", "$4")}
+        UNION ${walletKeysBy(WALLET_LOOKUP_COLUMN.wallet_id, "$5", "text", "$6")}
+        UNION ${walletKeysBy(WALLET_LOOKUP_COLUMN.external_id, "$7", "text", "$8")}) AS k(owner_key, currency)
+    ON a.tenant_id = $1 AND a.currency = k.currency AND a.owner_key = k.owner_key
+  ORDER BY a.owner_kind = 'wallet', a.id FOR UPDATE OF a`;
 
 /**
  * Opens accounts with zero counters and the flags the ledger opens them with; an account

@@ -3,6 +3,7 @@ import { pipeline } from "node:stream/promises";
 import type pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
 import type { Table } from "../table.js";
+import type { Statement } from "../write-behind.js";
 
 /**
  * COPY ... FROM STDIN, PostgreSQL's bulk path: a batch's new transfers and events load about
@@ -34,3 +35,19 @@ const copyText = (value: unknown) =>
   value === null ? "\\N" : String(value).replace(/[\\\t\n\r]/g, (character) => ESCAPES[character] ?? character);
 
 const ESCAPES: Record<string, string> = { "\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r" };
+
+/**
+ * The same rows as one INSERT whose rows travel as one JSON parameter (json_to_recordset): a
+ * plain statement, so it can be pipelined with the statements around it, which COPY cannot.
+ */
+export function insertRecords<R>(table: Table<R>, records: readonly R[]): Statement {
+  let text = INSERT_TEXTS.get(table.name);
+  if (text === undefined) {
+    const columns = table.columns.join(", ");
+    text = `INSERT INTO ${table.name} (${columns}) SELECT ${columns} FROM json_to_recordset($1::json) AS r(${table.postgresTypes})`;
+    INSERT_TEXTS.set(table.name, text);
+  }
+  return { name: `insert-json-${table.name}`, text, values: [JSON.stringify(records.map((record) => table.row(record)))] };
+}
+
+const INSERT_TEXTS = new Map<string, string>();

@@ -1,3 +1,4 @@
+import { gameRowOf, gamesLockSql } from "../lean-rows.js";
 import type { GameTransactionRecord } from "../store.js";
 import { GAME_TRANSACTIONS } from "../tables.js";
 import type { Statement } from "../write-behind.js";
@@ -24,27 +25,29 @@ export const lockGameIds = (tenantId: string, transactionIds: string[]): Stateme
   values: [tenantId, transactionIds, GAME_LOCK_BUCKETS - 1],
 });
 
+/** The ids' rows (locked), or the transfers that keep them (lean-rows.ts): decode with `gameFromRow`. */
 export const lockGameTransactions = (tenantId: string, transactionIds: string[]): Statement => ({
   name: "lock-game-transactions",
-  text: `SELECT ${GAME_TRANSACTIONS.select("g")} FROM game_transactions g WHERE g.tenant_id = $1 AND g.transaction_id = ANY($2) FOR UPDATE`,
+  text: LOCK_GAME_TRANSACTIONS,
   values: [tenantId, transactionIds],
 });
 
+const LOCK_GAME_TRANSACTIONS = gamesLockSql("postgres");
+
 /**
- * Inserts or replaces many game transactions in one statement. Bulk rows travel as one JSON
- * parameter that PostgreSQL unpacks (json_to_recordset): one round trip, and no per-element
- * array escaping, which cost node-pg more than the insert itself.
+ * Inserts many game transactions' rows in one statement (only those that keep a row: the others
+ * are kept by their transfers); a row is written once, and later only its status changes (a
+ * bet settled or rolled back). Bulk rows travel as one JSON parameter that PostgreSQL unpacks
+ * (json_to_recordset): one round trip, and no per-element array escaping, which cost node-pg
+ * more than the insert itself.
  */
 export const upsertGameTransactions = (games: GameTransactionRecord[]): Statement => ({
   name: "insert-game_transactions",
   text: UPSERT_GAME_TRANSACTIONS,
-  values: [JSON.stringify(games.map((game) => GAME_TRANSACTIONS.row(game)))],
+  values: [JSON.stringify(games.map((game) => GAME_TRANSACTIONS.row(gameRowOf(game))))],
 });
 
 const GAME_COLUMNS = GAME_TRANSACTIONS.columns.join(", ");
-const GAME_UPDATES = GAME_TRANSACTIONS.columns
-  .filter((column) => !GAME_TRANSACTIONS.key.includes(column))
-  .map((column) => `${column} = excluded.${column}`);
 const UPSERT_GAME_TRANSACTIONS = `INSERT INTO game_transactions (${GAME_COLUMNS})
   SELECT ${GAME_COLUMNS} FROM json_to_recordset($1::json) AS r(${GAME_TRANSACTIONS.postgresTypes})
-  ON CONFLICT (${GAME_TRANSACTIONS.key.join(", ")}) DO UPDATE SET ${GAME_UPDATES.join(", ")}`;
+  ON CONFLICT (${GAME_TRANSACTIONS.key.join(", ")}) DO UPDATE SET status = excluded.status`;

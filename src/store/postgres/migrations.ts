@@ -1,4 +1,5 @@
 import type pg from "pg";
+import { LEAN_ROWS_MIGRATION } from "./lean-migration.js";
 
 /**
  * PostgreSQL schema migrations, applied on start. Money columns are NUMERIC(40, 0): exact
@@ -229,21 +230,27 @@ const MIGRATIONS: readonly string[] = [
   UPDATE idempotency_keys SET result = ((result::jsonb - 'id') || jsonb_build_object('uuid', result::jsonb -> 'id'))::text
     WHERE result LIKE '{%' AND jsonb_typeof(result::jsonb -> 'walletId') = 'string' AND jsonb_typeof(result::jsonb -> 'id') = 'string';
   `,
+  // Lean rows (issue 13): see lean-migration.ts.
+  LEAN_ROWS_MIGRATION,
 ];
 
 /** How many migrations this build ships: readiness wants at least this many applied. */
 export const MIGRATION_COUNT = MIGRATIONS.length;
 
+/** The version the lean rows of issue 13 came with: test/store/upgrade.test.ts loads data written before it. */
+export const LEAN_ROWS_VERSION = MIGRATIONS.indexOf(LEAN_ROWS_MIGRATION) + 1;
+
 const MIGRATION_LOCK = 7_340_211;
 
-export async function migrate(pool: pg.Pool): Promise<void> {
+/** Applies the migrations not applied yet, up to version `upTo` (all of them unless a test asks). */
+export async function migrate(pool: pg.Pool, upTo = MIGRATIONS.length): Promise<void> {
   const client = await pool.connect();
   try {
     await client.query("BEGIN");
     await client.query("SELECT pg_advisory_xact_lock($1)", [MIGRATION_LOCK]);
     await client.query("CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL)");
     const applied = Number((await client.query("SELECT count(*) AS n FROM schema_migrations")).rows[0].n);
-    for (const [index, sql] of MIGRATIONS.slice(applied).entries()) {
+    for (const [index, sql] of MIGRATIONS.slice(applied, Math.max(applied, upTo)).entries()) {
       await client.query(sql);
       await client.query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, now())", [applied + index + 1]);
     }

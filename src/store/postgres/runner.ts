@@ -1,7 +1,7 @@
 import pg from "pg";
 import { type CommitItem, GroupCommitter, type Outcome } from "../group-commit.js";
+import { mergePrefetch } from "../prefetch.js";
 import type { PrefetchRequest, WriteTx } from "../store.js";
-import { mergePrefetch } from "../write-behind.js";
 import { migrate } from "./migrations.js";
 import { PostgresWriteTx } from "./write-tx.js";
 
@@ -23,12 +23,23 @@ const types = {
 const RETRYABLE = new Set(["40P01", "40001"]);
 const MAX_ATTEMPTS = 5;
 /**
- * One commit at a time per process. A commit holds its row locks, and its advisory locks (which a
- * rolled-back savepoint does not release), until it commits; two commits of one process could
- * otherwise deadlock on the hot master account again and again. Group commit still folds
- * everything that arrives meanwhile into the next commit.
+ * Commits of one process in flight at once. Commits that move one tenant's money in one currency
+ * still take turns at its master account, which each locks in its prefetch; but the next one has
+ * begun, read and locked everything else, and waits at the master account with its request
+ * already at the database, so it goes on the moment the previous one commits, instead of
+ * beginning only once that commit's answer reached this process. Every lock a commit waits
+ * for while it holds others is taken in the one order of its prefetch (game ids, then
+ * accounts, masters first), and the tenant's event counter only in its last round trip (see
+ * PostgresWriteTx), so commits of one process do not deadlock each other.
  */
-const COMMITS_IN_FLIGHT = 1;
+const COMMITS_IN_FLIGHT = 3;
+const OPEN_COMMITS = 1;
+/**
+ * A commit whose items name at most this many wallets and game ids (a few hundred movements)
+ * runs pipelined: two round trips in all (see PostgresWriteTx). A larger one (a big
+ * `POST /batches/`) loads its rows by COPY, about twice as fast, one statement at a time.
+ */
+const PIPELINED_MAX_NAMES = 1024;
 /**
  * An item that sends a statement runs in a savepoint (a subtransaction). Past 64 of them
  * PostgreSQL's per-backend subtransaction cache overflows and every visibility check slows
@@ -51,9 +62,10 @@ export async function openPool(connectionString: string, poolSize: number): Prom
 /** The group committer whose commits run as transactions on the pool. */
 export function transactionCommitter(pool: pg.Pool): GroupCommitter<WriteTx, PrefetchRequest> {
   const committer: GroupCommitter<WriteTx, PrefetchRequest> = new GroupCommitter<WriteTx, PrefetchRequest>(
-    (items) => runCommit(pool, items, (eventTypes) => committer.eventsCommitted(eventTypes)),
+    (items, committing) => runCommit(pool, items, committing, (eventTypes) => committer.eventsCommitted(eventTypes)),
     COMMITS_IN_FLIGHT,
     MAX_ITEMS_PER_POSTGRES_COMMIT,
+    OPEN_COMMITS,
   );
   return committer;
 }
@@ -65,39 +77,82 @@ type Committed = (eventTypes: readonly string[]) => void;
  * the cycle may go through locks taken outside the failing item (the read-ahead, earlier
  * items), which retrying the item alone would keep.
  */
-async function runCommit(pool: pg.Pool, items: CommitItem<WriteTx, PrefetchRequest>[], committed: Committed): Promise<Outcome[]> {
+async function runCommit(
+  pool: pg.Pool,
+  items: CommitItem<WriteTx, PrefetchRequest>[],
+  committing: () => void,
+  committed: Committed,
+): Promise<Outcome[]> {
+  let readAhead = true;
   for (let attempt = 1; ; attempt += 1) {
     try {
-      return await runTransaction(pool, items, committed);
+      return await runTransaction(pool, items, { readAhead, committing, committed });
     } catch (error) {
-      if (retryable(error) && attempt < MAX_ATTEMPTS) continue;
-      throw error;
+      // Reading ahead is an optimisation: if it fails, each item reads what it needs itself.
+      if (error instanceof ReadAheadFailed) readAhead = false;
+      else if (!(retryable(error) && attempt < MAX_ATTEMPTS)) throw error;
     }
   }
 }
 
-async function runTransaction(pool: pg.Pool, items: CommitItem<WriteTx, PrefetchRequest>[], committed: Committed): Promise<Outcome[]> {
-  const client = await pool.connect();
+/** The prefetch failed (not by a deadlock): its transaction is run again without it. */
+class ReadAheadFailed extends Error {}
+
+/** node-postgres' pipeline mode, switched on and off while the connection is idle. */
+type PipelinedClient = pg.PoolClient & { pipeline: boolean };
+
+interface TransactionOptions {
+  readAhead: boolean;
+  /** Called once the COMMIT is on its way (GroupCommitter's `committing`). */
+  committing: () => void;
+  committed: Committed;
+}
+
+async function runTransaction(
+  pool: pg.Pool,
+  items: CommitItem<WriteTx, PrefetchRequest>[],
+  { readAhead, committing, committed }: TransactionOptions,
+): Promise<Outcome[]> {
+  const hints = items.flatMap((item) => (item.hint ? [item.hint] : []));
+  const names = items.reduce((sum, item) => sum + (item.hint ? item.hint.wallets.length + item.hint.gameTransactionIds.length : 1), 0);
+  const pipelined = names <= PIPELINED_MAX_NAMES;
+  const client = (await pool.connect()) as PipelinedClient;
+  client.pipeline = pipelined;
   try {
-    await client.query("BEGIN");
-    const tx = new PostgresWriteTx(client);
-    // Reading ahead is an optimisation: if it fails, each item reads what it needs itself.
-    for (const request of mergePrefetch(items.flatMap((item) => (item.hint ? [item.hint] : [])))) {
-      await runItem(tx, { work: (commitTx) => commitTx.prefetch(request) });
+    const tx = new PostgresWriteTx(client, pipelined);
+    // Pipelined, BEGIN goes out with the prefetch, in one write.
+    const [begun, prefetched] = tx.corked(() => {
+      const begun = client.query("BEGIN");
+      return [begun, pipelined && readAhead ? prefetch(tx, hints) : undefined] as const;
+    });
+    if (!pipelined) await begun;
+    if (readAhead) {
+      try {
+        await (prefetched ?? prefetch(tx, hints));
+      } catch (error) {
+        await begun.catch(() => undefined);
+        throw retryable(error) ? error : new ReadAheadFailed("the prefetch failed", { cause: error });
+      }
     }
+    await begun;
     const outcomes: Outcome[] = [];
     for (const item of items) outcomes.push(await runItem(tx, item));
-    await tx.writeBuffered();
-    await tx.notifyEvents();
-    await client.query("COMMIT");
+    await tx.commit(committing);
     committed(tx.appendedEventTypes);
     return outcomes;
   } catch (error) {
+    // Answered after every statement sent before it, so the connection is idle after it.
     await client.query("ROLLBACK").catch(() => undefined);
     throw error;
   } finally {
+    client.pipeline = false;
     client.release();
   }
+}
+
+/** Reads ahead for every tenant, one after another in tenant order (the lock order). */
+async function prefetch(tx: PostgresWriteTx, hints: PrefetchRequest[]): Promise<void> {
+  for (const request of mergePrefetch(hints)) await tx.prefetch(request);
 }
 
 /** Runs one item inside its own savepoint; a deadlock fails the whole transaction, to be run again. */

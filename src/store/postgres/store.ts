@@ -80,6 +80,8 @@ export class PostgresStore implements Store {
   readonly findWallet: Store["findWallet"] = (tenantId, lookup) => wallets.findWallet(this.#pool, tenantId, lookup);
   readonly findWalletWithAccounts: Store["findWalletWithAccounts"] = (tenantId, lookup) =>
     wallets.findWalletWithAccounts(this.#pool, tenantId, lookup);
+  readonly readBalances: Store["readBalances"] = (tenantId, lookup, apiKeyId) =>
+    wallets.readBalances(this.#pool, tenantId, lookup, apiKeyId);
   readonly listWallets: Store["listWallets"] = (tenantId, limit, offset, search) =>
     wallets.listWallets(this.#pool, tenantId, limit, offset, search);
   readonly listWalletAccounts: Store["listWalletAccounts"] = (walletUuids) => accounts.listWalletAccounts(this.#pool, walletUuids);

@@ -1,5 +1,6 @@
+import { balancesStatement, balancesValues, decodeBalances } from "../balances.js";
 import { containsPattern } from "../sql.js";
-import type { AccountRecord, WalletLookup, WalletRecord } from "../store.js";
+import type { AccountRecord, BalancesRead, WalletLookup, WalletRecord } from "../store.js";
 import { ACCOUNTS, WALLET_LOOKUP_COLUMN, WALLETS } from "../tables.js";
 import type { Statement } from "../write-behind.js";
 import { ACCOUNT_COLUMNS } from "./accounts.js";
@@ -34,6 +35,13 @@ export async function findWalletWithAccounts(
   if (!row) return undefined;
   const accounts = (row.accounts ?? []) as Record<string, unknown>[];
   return { wallet: WALLETS.fromRow(row), accounts: accounts.map(ACCOUNTS.fromRow) };
+}
+
+/** The balance read of POST /wallets/balances/ (store/balances.ts): one named statement, one round trip, its row as an array. */
+export async function readBalances(db: Queryable, tenantId: string, lookup: WalletLookup, apiKeyId: string | null): Promise<BalancesRead> {
+  const { name, text } = balancesStatement("postgres", lookup.by, apiKeyId !== null);
+  const { rows } = await db.query<unknown[]>({ name, text, values: balancesValues(tenantId, lookup, apiKeyId), rowMode: "array" });
+  return decodeBalances(rows[0], apiKeyId !== null);
 }
 
 export async function listWallets(

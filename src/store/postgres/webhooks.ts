@@ -1,3 +1,4 @@
+import { eventsColumns, eventsJoins } from "../lean-rows.js";
 import { claimedDeliveryFromRow } from "../sql.js";
 import type { ClaimedDelivery, DeliveryOutcome, DeliveryRecord, DeliveryStatus, WebhookEndpointRecord } from "../store.js";
 import { WEBHOOK_DELIVERIES, WEBHOOK_ENDPOINTS } from "../tables.js";
@@ -7,6 +8,9 @@ import { change, type Queryable, query } from "./query.js";
 /** Webhook endpoints and deliveries: the dispatcher's queue, the routes' reads, and the write transaction's statements. */
 
 const ENDPOINT_COLUMNS = WEBHOOK_ENDPOINTS.select("w");
+/** A delivery's event is found by its id (events_id, which holds the events of tenants with endpoints). */
+const EVENT_COLUMNS = eventsColumns("postgres");
+const EVENT_JOINS = eventsJoins("postgres");
 
 export async function listWebhookEndpoints(db: Queryable, tenantId: string): Promise<WebhookEndpointRecord[]> {
   const found = await query(db, {
@@ -29,8 +33,9 @@ export async function claimDueDeliveries(db: Queryable, now: string, leaseUntil:
              UPDATE webhook_deliveries d SET locked_until = $2 FROM due
              WHERE d.event_id = due.event_id AND d.endpoint_id = due.endpoint_id
              RETURNING d.event_id, d.endpoint_id, d.attempts, d.created_at)
-           SELECT c.event_id, c.endpoint_id, c.attempts, c.created_at, e.type AS event_type, e.payload, w.url, w.secret
-           FROM claimed c JOIN events e ON e.id = c.event_id JOIN webhook_endpoints w ON w.id = c.endpoint_id`,
+           SELECT c.event_id, c.endpoint_id, c.attempts, c.created_at, e.type AS event_type, w.url, w.secret, ${EVENT_COLUMNS}
+           FROM claimed c JOIN events e ON e.id = c.event_id AND e.webhooks JOIN webhook_endpoints w ON w.id = c.endpoint_id
+             ${EVENT_JOINS}`,
     values: [now, leaseUntil, limit],
   });
   return found.map(claimedDeliveryFromRow);
@@ -63,8 +68,8 @@ export async function listDeliveries(
 ): Promise<DeliveryRecord[]> {
   const found = await query(db, {
     name: "deliveries",
-    text: `SELECT ${WEBHOOK_DELIVERIES.select("d")}, e.type AS event_type FROM webhook_deliveries d JOIN events e ON e.id = d.event_id
-           WHERE d.tenant_id = $1 AND ($2::text IS NULL OR d.status = $2) ORDER BY d.created_at DESC LIMIT $3 OFFSET $4`,
+    text: `SELECT ${WEBHOOK_DELIVERIES.select("d")}, e.type AS event_type
+           FROM webhook_deliveries d JOIN events e ON e.id = d.event_id AND e.webhooks WHERE d.tenant_id = $1 AND ($2::text IS NULL OR d.status = $2) ORDER BY d.created_at DESC LIMIT $3 OFFSET $4`,
     values: [tenantId, status ?? null, limit, offset],
   });
   return found.map((row) => ({ ...WEBHOOK_DELIVERIES.fromRow(row), eventType: row.event_type as string }));

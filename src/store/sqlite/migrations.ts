@@ -1,4 +1,5 @@
 import type Database from "better-sqlite3";
+import { LEAN_ROWS_MIGRATION } from "./lean-migration.js";
 
 /**
  * Schema migrations, applied in order on start inside one transaction each. Money columns are
@@ -217,18 +218,24 @@ const MIGRATIONS: readonly string[] = [
   UPDATE idempotency_keys SET result = json_remove(json_set(result, '$.uuid', json_extract(result, '$.id')), '$.id')
     WHERE json_valid(result) AND json_type(result, '$.walletId') = 'text' AND json_type(result, '$.id') = 'text';
   `,
+  // Lean rows (issue 13): see lean-migration.ts.
+  LEAN_ROWS_MIGRATION,
 ];
 
 /** How many migrations this build ships: readiness wants at least this many applied. */
 export const MIGRATION_COUNT = MIGRATIONS.length;
 
-export function migrate(db: Database.Database): void {
+/** The version the lean rows of issue 13 came with: test/store/upgrade.test.ts loads data written before it. */
+export const LEAN_ROWS_VERSION = MIGRATIONS.indexOf(LEAN_ROWS_MIGRATION) + 1;
+
+/** Applies the migrations not applied yet, up to version `upTo` (all of them unless a test asks). */
+export function migrate(db: Database.Database, upTo = MIGRATIONS.length): void {
   db.exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)");
   // One immediate transaction for the read and the changes, so two processes starting at
   // once cannot both apply the same migration.
   db.transaction(() => {
     const applied = (db.prepare("SELECT count(*) AS n FROM schema_migrations").get() as { n: number }).n;
-    MIGRATIONS.slice(applied).forEach((sql, index) => {
+    MIGRATIONS.slice(applied, Math.max(applied, upTo)).forEach((sql, index) => {
       db.exec(sql);
       db.prepare("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)").run(applied + index + 1, new Date().toISOString());
     });

@@ -1,5 +1,6 @@
+import { balancesStatement, balancesValues, decodeBalances } from "../balances.js";
 import { containsPattern } from "../sql.js";
-import type { AccountRecord, WalletLookup, WalletRecord } from "../store.js";
+import type { AccountRecord, BalancesRead, WalletLookup, WalletRecord } from "../store.js";
 import { ACCOUNTS, WALLET_LOOKUP_COLUMN, WALLETS } from "../tables.js";
 import { ACCOUNT_COLUMNS } from "./accounts.js";
 import { columnsOf, type PreparedStatements, statement, unprefixed } from "./statements.js";
@@ -60,6 +61,16 @@ export function findWalletWithAccounts(
   if (!first) return undefined;
   const accounts = rows.filter((row) => row.id !== null).map(ACCOUNTS.fromRow);
   return { wallet: WALLETS.fromRow(unprefixed(first, "w_")), accounts };
+}
+
+/** The balance read of POST /wallets/balances/ (store/balances.ts), its row as an array: no object per row. */
+export function readBalances(reader: PreparedStatements, tenantId: string, lookup: WalletLookup, apiKeyId: string | null): BalancesRead {
+  const { name, text } = balancesStatement("sqlite", lookup.by, apiKeyId !== null);
+  const row = reader
+    .get(name, text)
+    .raw(true)
+    .get(...balancesValues(tenantId, lookup, apiKeyId)) as unknown[] | undefined;
+  return decodeBalances(row, apiKeyId !== null);
 }
 
 export function listWallets(reader: PreparedStatements, tenantId: string, limit: number, offset: number, search?: string) {

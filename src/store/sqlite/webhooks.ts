@@ -1,6 +1,7 @@
+import { eventsColumns, eventsJoins } from "../lean-rows.js";
 import { claimedDeliveryFromRow } from "../sql.js";
 import type { DeliveryOutcome, DeliveryStatus } from "../store.js";
-import type { Row } from "../table.js";
+import { type Row, sqliteUuidBlob } from "../table.js";
 import { WEBHOOK_DELIVERIES, WEBHOOK_ENDPOINTS } from "../tables.js";
 import { type Direct, type PreparedStatements, statement } from "./statements.js";
 
@@ -32,10 +33,12 @@ const claimDue = statement<[{ now: string; leaseUntil: string; limit: number }]>
        AND (locked_until IS NULL OR locked_until <= @now) ORDER BY next_attempt_at LIMIT @limit)
    RETURNING event_id, endpoint_id`,
 );
+/** The delivery's event is found by its id (events_id, which holds the events of tenants with endpoints). */
 const selectClaimed = statement<[eventId: unknown, endpointId: unknown]>(
   "claimed-delivery",
-  `SELECT d.event_id, d.endpoint_id, d.attempts, d.created_at, e.type AS event_type, e.payload, w.url, w.secret
-   FROM webhook_deliveries d JOIN events e ON e.id = d.event_id JOIN webhook_endpoints w ON w.id = d.endpoint_id
+  `SELECT d.event_id, d.endpoint_id, d.attempts, d.created_at, e.type AS event_type, w.url, w.secret, ${eventsColumns("sqlite")}
+   FROM webhook_deliveries d JOIN events e ON e.id = ${sqliteUuidBlob("d.event_id")} AND e.webhooks
+     JOIN webhook_endpoints w ON w.id = d.endpoint_id ${eventsJoins("sqlite")}
    WHERE d.event_id = ? AND d.endpoint_id = ?`,
 );
 const finishAttempt = statement<[DeliveryOutcome & { eventId: string; endpointId: string }]>(
@@ -46,7 +49,7 @@ const finishAttempt = statement<[DeliveryOutcome & { eventId: string; endpointId
 );
 const selectDeliveries = statement<[{ tenantId: string; status: DeliveryStatus | null; limit: number; offset: number }]>(
   "deliveries",
-  `SELECT d.*, e.type AS event_type FROM webhook_deliveries d JOIN events e ON e.id = d.event_id
+  `SELECT d.*, e.type AS event_type FROM webhook_deliveries d JOIN events e ON e.id = ${sqliteUuidBlob("d.event_id")} AND e.webhooks
    WHERE d.tenant_id = @tenantId AND (@status IS NULL OR d.status = @status) ORDER BY d.created_at DESC LIMIT @limit OFFSET @offset`,
 );
 

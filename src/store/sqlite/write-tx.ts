@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { AccountKey } from "../../ledger/account-keys.js";
 import { assert } from "../../ledger/assert.js";
+import { gameFromRow, gameRowOf } from "../lean-rows.js";
 import type * as records from "../store.js";
 import type { Table } from "../table.js";
 import {
@@ -95,8 +96,8 @@ export class SqliteWriteTx extends WriteBehindTx {
   protected async lockGameTransactions(tenantId: string, transactionIds: string[]): Promise<records.GameTransactionRecord[]> {
     const games: records.GameTransactionRecord[] = [];
     for (const id of transactionIds) {
-      const game = await this.#one(GAME_TRANSACTIONS, selectGameTransaction(tenantId, id));
-      if (game) games.push(game);
+      const [row] = (await this.run(selectGameTransaction({ tenantId, transactionId: id }))).rows;
+      if (row) games.push(gameFromRow(row));
     }
     return games;
   }
@@ -115,7 +116,7 @@ export class SqliteWriteTx extends WriteBehindTx {
   }
 
   protected async writeGameTransactions(games: records.GameTransactionRecord[]): Promise<void> {
-    for (const game of games) await this.run(upsertGameTransaction(...GAME_TRANSACTIONS.values(game)));
+    for (const game of games) await this.run(upsertGameTransaction(...GAME_TRANSACTIONS.values(gameRowOf(game))));
   }
 
   protected async writeEventCounters(counters: { tenantId: string; lastSeq: number }[]): Promise<void> {
