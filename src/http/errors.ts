@@ -122,11 +122,17 @@ export function installErrorHandling(app: FastifyInstance, options: ErrorHandlin
 
   // `GET /wallets/balances/` matches `GET /wallets/:id/` with id "balances"; a path that is also
   // a fixed route of another method is that route asked with the wrong method, not a wallet.
-  app.addHook("onRequest", async (request, reply) => {
-    if (!request.routeOptions.url?.includes(":")) return;
-    const path = pathOf(request);
-    const fixed = routes.methodsFor(path, "fixed");
-    if (fixed.length > 0 && !fixed.includes(request.method)) return wrongMethod(reply, request.method, path, fixed);
+  // Not `async`, so that every other route goes on in the same turn; a hook that answers does not call `done`.
+  app.addHook("onRequest", (request, reply, done) => {
+    if (request.routeOptions.url?.includes(":")) {
+      const path = pathOf(request);
+      const fixed = routes.methodsFor(path, "fixed");
+      if (fixed.length > 0 && !fixed.includes(request.method)) {
+        wrongMethod(reply, request.method, path, fixed);
+        return;
+      }
+    }
+    done();
   });
 
   app.setNotFoundHandler((request: FastifyRequest, reply: FastifyReply) => {

@@ -47,7 +47,11 @@ export function assertTextField(value: string, field: string): string {
   return value;
 }
 
-/** Refuses the first string (value or property name) that is not well-formed text. */
+/**
+ * Refuses the first string (value or property name) that is not well-formed text. Objects are
+ * walked by key, and a field's path is written only for what is walked into: no array of
+ * entries and no path string per field of a body that passes (a third of this check's cost).
+ */
 function assertText(value: unknown, path: string, depth = 0): void {
   if (depth > MAX_DEPTH) throw invalidFields("Request is nested too deeply", { [path || "body"]: "is nested too deeply" });
   if (typeof value === "string") {
@@ -56,16 +60,23 @@ function assertText(value: unknown, path: string, depth = 0): void {
     return;
   }
   if (value === null || typeof value !== "object") return;
-  const entries = Array.isArray(value) ? value.entries() : Object.entries(value);
-  for (const [key, item] of entries) {
-    const field = path === "" ? String(key) : `${path}.${key}`;
-    if (typeof key === "string") {
-      const problem = textProblem(key);
-      if (problem) throw invalidFields(`Invalid field name: ${problem}`, { [path || "body"]: `has a field name that ${problem}` });
-    }
-    assertText(item, field, depth + 1);
+  if (Array.isArray(value)) {
+    for (let index = 0; index < value.length; index += 1) assertText(value[index], fieldPath(path, index), depth + 1);
+    return;
+  }
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) continue;
+    const problem = textProblem(key);
+    if (problem) throw invalidFields(`Invalid field name: ${problem}`, { [path || "body"]: `has a field name that ${problem}` });
+    const item = (value as Record<string, unknown>)[key];
+    // A field that is neither text nor nested has nothing to check (and no path to write),
+    // unless it is one level too deep.
+    if (typeof item === "string" || (item !== null && typeof item === "object") || depth >= MAX_DEPTH)
+      assertText(item, fieldPath(path, key), depth + 1);
   }
 }
+
+const fieldPath = (path: string, key: string | number): string => (path === "" ? String(key) : `${path}.${key}`);
 
 function textProblem(text: string): string | undefined {
   if (!text.isWellFormed()) return "contains a lone surrogate (not valid Unicode text)";
@@ -84,7 +95,9 @@ const QUERY_INTEGER = /^(0|[1-9][0-9]{0,15})$/;
 function assertQueryShape(request: FastifyRequest): void {
   const query = request.query as Record<string, unknown>;
   const schema = request.routeOptions.schema?.querystring as { properties?: Record<string, { type?: unknown }> } | undefined;
-  for (const [name, value] of Object.entries(query)) {
+  for (const name in query) {
+    if (!Object.hasOwn(query, name)) continue;
+    const value = query[name];
     const property = schema?.properties?.[name];
     if (!property) throw invalidFields(`Unknown query parameter ${name}`, { [name]: "is not a known query parameter" });
     if (property.type === "integer" && typeof value === "string" && !QUERY_INTEGER.test(value))

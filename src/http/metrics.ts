@@ -7,6 +7,7 @@ import type { Services } from "../services/services.js";
 import { withTimeout } from "../store/operator.js";
 import type { DeliveryOutcome, EventType } from "../store/store.js";
 import { bearerMatches, type MetricsListener, startMetricsListener } from "./metrics-listener.js";
+import { RequestMetrics } from "./request-metrics.js";
 
 /**
  * Prometheus metrics (prom-client), one registry per app: tests build several apps in one
@@ -48,8 +49,7 @@ export class Metrics {
   readonly registry = new Registry();
   /** The separate listener (METRICS_PORT) while the app runs. */
   listener: MetricsListener | undefined;
-  readonly #httpRequests;
-  readonly #httpDuration;
+  readonly #http: RequestMetrics;
   readonly #movements;
   readonly #events;
   readonly #webhookFailures;
@@ -64,19 +64,16 @@ export class Metrics {
   constructor(services: Services, processMetrics: boolean, onScrapeError: (error: unknown) => void) {
     const registers = [this.registry];
     const { operator } = services;
-    this.#httpRequests = new Counter({
-      name: "wallet_http_requests_total",
-      help: "HTTP requests answered, by method, route pattern and status",
-      labelNames: ["method", "route", "status"] as const,
-      registers,
-    });
-    this.#httpDuration = new Histogram({
-      name: "wallet_http_request_duration_seconds",
-      help: "Time from receiving a request to finishing its answer, by method, route pattern and status",
-      labelNames: ["method", "route", "status"] as const,
-      buckets: SECONDS_BUCKETS,
-      registers,
-    });
+    // A Counter and a Histogram by method, route pattern and status, counted apart from prom-client (request-metrics.ts).
+    this.#http = new RequestMetrics(
+      this.registry,
+      { requests: "wallet_http_requests_total", duration: "wallet_http_request_duration_seconds" },
+      {
+        requests: "HTTP requests answered, by method, route pattern and status",
+        duration: "Time from receiving a request to finishing its answer, by method, route pattern and status",
+      },
+      SECONDS_BUCKETS,
+    );
     const commitItems = new Histogram({
       name: "wallet_commit_items",
       help: "Pieces of work (movements, bookkeeping writes) per group-committed database transaction",
@@ -176,9 +173,7 @@ export class Metrics {
   }
 
   observeRequest(method: string, route: string, status: number, seconds: number): void {
-    const labels = { method, route, status: String(status) };
-    this.#httpRequests.inc(labels);
-    this.#httpDuration.observe(labels, seconds);
+    this.#http.observe(method, route, status, seconds);
   }
 
   /** The dispatcher's report of one attempt. */

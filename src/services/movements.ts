@@ -93,12 +93,12 @@ export async function move(tx: WriteTx, request: MoveRequest): Promise<Moved> {
 }
 
 export interface Resolved extends Omit<Moved, "transfer"> {
-  /** What moved, as a client sees it: the posted part, or the released reservation when voided. */
-  transfer: TransferRecord;
-  /** The row the resolution wrote (post_pending or void_pending): what its event is about. */
+  /**
+   * The row the resolution wrote (post_pending or void_pending): what its event is about. The
+   * event shows what moved from it (services/views.ts `eventPayloadView`): the posted part and
+   * what a partial post gave back, or the pending transfer a void gave back.
+   */
   resolution: TransferRecord;
-  /** The part of a partially posted reservation that went back, as a client sees it; else null. */
-  released: TransferRecord | null;
 }
 
 /**
@@ -136,14 +136,7 @@ export async function resolvePending(
   await tx.insertTransfer(resolution);
   const releasedAmount = outcome === "post" ? pending.amount - postAmount : pending.amount;
   await tx.setTransferStatus(pending.id, releasedAmount > 0n ? "voided" : "posted");
-  const released = releasedAmount > 0n ? { ...pending, amount: releasedAmount, status: "voided" as const } : null;
-  return {
-    debit: debitAfter,
-    credit: creditAfter,
-    transfer: outcome === "post" ? resolution : (released ?? resolution),
-    released: outcome === "post" ? released : null,
-    resolution,
-  };
+  return { debit: debitAfter, credit: creditAfter, resolution };
 }
 
 /**

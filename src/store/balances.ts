@@ -23,12 +23,22 @@ import { WALLET_LOOKUP_COLUMN } from "./tables.js";
  * separates every value of the aggregate without any escaping.
  */
 
+type Dialect = "sqlite" | "postgres";
+
 const ACCOUNT_FIELDS = 5;
 const COUNTERS = "a.currency || ' ' || a.credits_posted || ' ' || a.debits_posted || ' ' || a.credits_pending || ' ' || a.debits_pending";
 const WALLET_VALUES = "w.id, w.wallet_id, w.name, w.external_id";
-const ACCOUNTS_AGGREGATE = `(SELECT string_agg(${COUNTERS}, ' ' ORDER BY a.seq) FROM accounts a WHERE a.wallet_uuid = w.id AND a.version > 0)`;
-
-type Dialect = "sqlite" | "postgres";
+const MOVED_ACCOUNTS = "FROM accounts a WHERE a.wallet_uuid = w.id AND a.version > 0";
+/**
+ * The accounts in the order they were opened. SQLite orders inside the aggregate (2 µs of its 8).
+ * PostgreSQL sets up a sort for an aggregate's ORDER BY on every call; an ARRAY of the subquery
+ * keeps the subquery's order by definition, which the index on (wallet_uuid, seq) gives without
+ * sorting (executor time 20 µs instead of 25, pgbench 25% faster, measured on this machine).
+ */
+const ACCOUNTS_AGGREGATE: Record<Dialect, string> = {
+  sqlite: `(SELECT string_agg(${COUNTERS}, ' ' ORDER BY a.seq) ${MOVED_ACCOUNTS})`,
+  postgres: `array_to_string(ARRAY(SELECT ${COUNTERS} ${MOVED_ACCOUNTS} ORDER BY a.seq), ' ')`,
+};
 
 interface NamedText {
   name: string;
@@ -39,8 +49,8 @@ function build(dialect: Dialect, by: WalletLookup["by"], withApiKey: boolean): N
   const [tenant, value, key] = dialect === "sqlite" ? ["?", "?", "?"] : ["$1", "$2", "$3"];
   const wallet = `w.tenant_id = ${tenant} AND w.${WALLET_LOOKUP_COLUMN[by]} = ${value}`;
   const text = withApiKey
-    ? `SELECT k.revoked_at IS NULL, ${WALLET_VALUES}, ${ACCOUNTS_AGGREGATE} FROM api_keys k LEFT JOIN wallets w ON ${wallet} WHERE k.id = ${key}`
-    : `SELECT ${dialect === "sqlite" ? "1" : "true"}, ${WALLET_VALUES}, ${ACCOUNTS_AGGREGATE} FROM wallets w WHERE ${wallet}`;
+    ? `SELECT k.revoked_at IS NULL, ${WALLET_VALUES}, ${ACCOUNTS_AGGREGATE[dialect]} FROM api_keys k LEFT JOIN wallets w ON ${wallet} WHERE k.id = ${key}`
+    : `SELECT ${dialect === "sqlite" ? "1" : "true"}, ${WALLET_VALUES}, ${ACCOUNTS_AGGREGATE[dialect]} FROM wallets w WHERE ${wallet}`;
   return { name: `balances-${by}${withApiKey ? "-key" : ""}`, text };
 }
 
@@ -72,7 +82,8 @@ export function decodeBalances(row: readonly unknown[] | undefined, withApiKey: 
   // SQLite answers 1 or 0, PostgreSQL true or false.
   if (valid !== 1 && valid !== true) return { revoked: true };
   if (uuid === null || uuid === undefined) return { revoked: false, wallet: undefined };
-  const values = typeof aggregate === "string" ? aggregate.split(" ") : [];
+  // No account yet: SQLite's aggregate is NULL, PostgreSQL's array the empty string.
+  const values = typeof aggregate === "string" && aggregate !== "" ? aggregate.split(" ") : [];
   assert(values.length % ACCOUNT_FIELDS === 0, "the balance read's aggregate holds five values per account");
   const accounts = [];
   for (let index = 0; index < values.length; index += ACCOUNT_FIELDS) {

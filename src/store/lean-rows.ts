@@ -90,7 +90,7 @@ export function gamesLockSql(dialect: Dialect): string {
       ${text("t.balance_pending")}, ${dialect === "postgres" ? "false" : "0"}, NULL
     FROM transfers t
     WHERE t.reference ${ids} AND t.tenant_id = ${tenant} AND t.transfer_type IN ${GAME_TYPES}
-      AND NOT EXISTS (SELECT 1 FROM kept k WHERE k.transaction_id = t.reference)`;
+      AND NOT EXISTS (SELECT 1 FROM game_transactions o WHERE o.tenant_id = t.tenant_id AND o.transaction_id = t.reference)`;
 }
 
 /** A row of `gamesLockSql`, decoded as the columns of a game transaction's row and the transfer that keeps it. */

@@ -105,7 +105,8 @@ export interface WriteTx {
   /**
    * Appends an event to the tenant's outbox with the next sequence number, and queues a webhook
    * delivery of it for each of the tenant's active endpoints, due from `createdAt` (the event's
-   * time, which its record leaves to its transfer). Returns the sequence number.
+   * time, which its record leaves to its transfer). Returns the sequence number (on PostgreSQL,
+   * in a pipelined commit, its number within the transaction: it is numbered for good at commit).
    */
   appendEvent(event: Omit<EventRecord, "seq" | "webhooks">, createdAt: string): Promise<number>;
   /**
@@ -160,8 +161,10 @@ export interface Store {
    * ids and names and the counters of its accounts that have moved (as above). Given the id of
    * the request's API key, the same statement reads whether that key is still unrevoked, so a
    * key revoked by any process is refused as soon as its revocation has committed (store/balances.ts).
+   * SQLite answers at once, not with a promise: the read is in-process, and the balance route
+   * then answers in the same turn.
    */
-  readBalances(tenantId: string, lookup: WalletLookup, apiKeyId: string | null): Promise<BalancesRead>;
+  readBalances(tenantId: string, lookup: WalletLookup, apiKeyId: string | null): BalancesRead | Promise<BalancesRead>;
   /** A page of the tenant's wallets, optionally those whose name or external_id contains `search`. */
   listWallets(tenantId: string, limit: number, offset: number, search?: string): Promise<{ wallets: WalletRecord[]; total: number }>;
   listDeposits(tenantId: string, walletUuid: string, status: DepositStatus | undefined, limit: number): Promise<DepositRecord[]>;

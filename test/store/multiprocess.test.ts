@@ -43,11 +43,29 @@ async function post(port: number, path: string, key: string, body: object) {
   };
 }
 
+/** `api-keys revoke --id ID` of the command line, in a process of its own; its answer once it has exited. */
+function revokeByCli(databaseUrl: string, id: string): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const cli = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "api-keys", "revoke", "--id", id], {
+      env: { ...process.env, DATABASE_URL: databaseUrl },
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let output = "";
+    cli.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
+      output += chunk;
+    });
+    cli.once("error", reject);
+    cli.once("exit", (code) => (code === 0 ? resolve(JSON.parse(output)) : reject(new Error(`cli exited with ${code}: ${output}`))));
+  });
+}
+
 /** Several processes on one database: correctness must come from the database alone. */
 describe("several server processes on one database", () => {
   let database: TestDatabase;
   let servers: ChildProcess[] = [];
   let apiKey = "";
+  /** A second key of the tenant, revoked by the command line in one test. */
+  let revokedKey = { id: "", apiKey: "" };
 
   before(async () => {
     database = await createTestDatabase();
@@ -55,6 +73,7 @@ describe("several server processes on one database", () => {
     const services = await createServices(store, { ...loadConfig({}), databaseUrl: database.url });
     const tenant = await services.credentials.createTenant("Shared Casino");
     apiKey = tenant.apiKey;
+    revokedKey = await services.credentials.createApiKey(tenant.tenantId, ["read", "write"]);
     await services.wallets.create(tenant.tenantId, "Shared Player", "shared-player");
     await services.deposits.report({
       tenantId: tenant.tenantId,
@@ -108,6 +127,42 @@ describe("several server processes on one database", () => {
     } finally {
       await store.close();
     }
+  });
+
+  it("refuses in every process, at once, a key revoked by the command line, also where a process remembers it", async () => {
+    const balanceOf = (port: number, key: string) => post(port, "/wallets/balances/", key, { external_id: "shared-player" });
+    // Every process (a cluster of two on the first port) reads balances with the key, and so remembers it.
+    const warm = await Promise.all(
+      Array.from({ length: 12 }, (_, index) => balanceOf(PORTS[index % PORTS.length] ?? 0, revokedKey.apiKey)),
+    );
+    assert.deepEqual(
+      warm.map((answer) => answer.status),
+      warm.map(() => 200),
+    );
+
+    const revoked = await revokeByCli(database.url, revokedKey.id);
+    assert.deepEqual(revoked, { id: revokedKey.id, revoked: true });
+
+    // The very next requests, in every process: balance reads first (they take a remembered key
+    // without a query of their own, the statement that reads the balance checks it), then a route
+    // that reads the key before anything else.
+    const reads = await Promise.all(
+      Array.from({ length: 8 }, (_, index) => balanceOf(PORTS[index % PORTS.length] ?? 0, revokedKey.apiKey)),
+    );
+    const listings = await Promise.all(
+      PORTS.map((port) =>
+        fetch(`http://127.0.0.1:${port}/wallets/`, { headers: { "x-api-key": revokedKey.apiKey } }).then(async (response) => ({
+          status: response.status,
+          body: (await response.json()) as { error?: { code: string } },
+        })),
+      ),
+    );
+    assert.deepEqual(
+      [...reads, ...listings].map((answer) => [answer.status, answer.body.error?.code]),
+      [...reads, ...listings].map(() => [401, "unauthorized"]),
+    );
+    // The tenant's other key goes on working everywhere.
+    for (const port of PORTS) assert.equal((await balanceOf(port, apiKey)).status, 200);
   });
 
   it("streams to a client of one process the events committed by another", async () => {

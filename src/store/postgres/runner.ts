@@ -23,14 +23,20 @@ const types = {
 const RETRYABLE = new Set(["40P01", "40001"]);
 const MAX_ATTEMPTS = 5;
 /**
- * Commits of one process in flight at once. Commits that move one tenant's money in one currency
- * still take turns at its master account, which each locks in its prefetch; but the next one has
- * begun, read and locked everything else, and waits at the master account with its request
- * already at the database, so it goes on the moment the previous one commits, instead of
- * beginning only once that commit's answer reached this process. Every lock a commit waits
- * for while it holds others is taken in the one order of its prefetch (game ids, then
- * accounts, masters first), and the tenant's event counter only in its last round trip (see
- * PostgresWriteTx), so commits of one process do not deadlock each other.
+ * Commits of one process in flight at once, and of those, how many may still be open (taking
+ * locks) rather than committing. Commits that move one tenant's money in one currency take turns
+ * at its master account, which each locks in its prefetch; so the next commit opens as the
+ * previous one sends its COMMIT, waits at the master account with its requests already at the
+ * database, and goes on the moment that commit is durable, instead of beginning only once the
+ * answer reached this process. Opening more at once only splits the same arrivals into more,
+ * smaller commits. Measured with bets at 1 000/s, back to back (p50 / p99 ms): one commit at a
+ * time 13.6 / 43, three open at once 27.7 / 98, three in flight with one open 9.3 / 39.
+ *
+ * Commits of one process do not deadlock each other: every lock a commit waits for while it
+ * holds others is taken in the one order of its prefetch (game ids, then accounts, masters
+ * first), and the tenant's event counter only in its last round trip (PostgresWriteTx). (One
+ * commit at a time was kept before for a reason that does not hold: a rolled-back savepoint
+ * does release the advisory locks taken inside it, checked on PostgreSQL 15.)
  */
 const COMMITS_IN_FLIGHT = 3;
 const OPEN_COMMITS = 1;

@@ -59,11 +59,12 @@ const UNREAD: StatementResult = { rows: [], rowCount: 0 };
  * statements that do not need each other's results go out together: the prefetch's reads and
  * locks in one round trip (`readAhead`), and every write with NOTIFY and COMMIT in one more
  * (`commit`). Rows are then inserted by INSERT ... json_to_recordset, since COPY cannot share a
- * pipeline, and events are numbered by the statement that inserts them, at commit: the
- * tenant's event counter, which every commit with events locks, is then held for one round
- * trip instead of the whole transaction, and is never held while the transaction waits for
- * another lock (a commit of deposits that held it while waiting for a master account another
- * commit held, which waited for the counter, was a deadlock).
+ * pipeline, and events are numbered by the statement that inserts them: the tenant's event
+ * counter, which every commit with events locks, is then held from the last round trip only,
+ * not while the transaction waits for other locks (a commit that took it at its first event
+ * and then waited for a master account held by a commit waiting for the counter would
+ * deadlock). An item that writes what is buffered before the end (a deposit, a hold) takes it
+ * there.
  */
 export class PostgresWriteTx extends WriteBehindTx {
   protected override readonly backgroundWriteRows: number = BACKGROUND_WRITE_ROWS;

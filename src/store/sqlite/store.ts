@@ -80,7 +80,7 @@ export class SqliteStore implements Store {
   readonly findWallet: Store["findWallet"] = async (tenantId, lookup) => wallets.findWallet(this.#reader, tenantId, lookup);
   readonly findWalletWithAccounts: Store["findWalletWithAccounts"] = async (tenantId, lookup) =>
     wallets.findWalletWithAccounts(this.#reader, tenantId, lookup);
-  readonly readBalances: Store["readBalances"] = async (tenantId, lookup, apiKeyId) =>
+  readonly readBalances: Store["readBalances"] = (tenantId, lookup, apiKeyId) =>
     wallets.readBalances(this.#reader, tenantId, lookup, apiKeyId);
   readonly listWallets: Store["listWallets"] = async (tenantId, limit, offset, search) =>
     wallets.listWallets(this.#reader, tenantId, limit, offset, search);
