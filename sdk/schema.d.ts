@@ -130,6 +130,63 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/wallets/{id}/limits/{currency}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set, lower, raise or remove a wallet's limits in one currency
+         * @description A new limit or a decrease applies at once; an increase or a removal waits the tenant's cooling-off (24 hours by default) and shows in pending_changes until then. Limits not named stay as they are.
+         */
+        put: operations["putWalletLimits"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/wallets/{id}/limits/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A wallet's limits with their use, pending changes, held deposits and exclusion */
+        get: operations["getWalletLimits"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/wallets/{id}/exclusions/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start a time-out or self-exclusion (or lengthen the one running)
+         * @description Until it ends, bets, holds and transfers to the wallet are refused (400 player_excluded) and chain deposits are held; withdrawals still work. An exclusion cannot be shortened or lifted: one that would end sooner than the running one is 409 conflict.
+         */
+        post: operations["createWalletExclusion"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/wallets/transfer-to-user/": {
         parameters: {
             query?: never;
@@ -522,7 +579,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error (in the envelope): invalid_request, duplicate_external_id, insufficient_funds */
+                /** @description Error (in the envelope): invalid_request, duplicate_external_id, insufficient_funds, limit_exceeded, player_excluded */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -634,7 +691,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error (in the envelope): invalid_request, duplicate_external_id, insufficient_funds */
+                /** @description Error (in the envelope): invalid_request, duplicate_external_id, insufficient_funds, limit_exceeded, player_excluded */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -760,7 +817,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error (in the envelope): invalid_request, duplicate_external_id, insufficient_funds */
+                /** @description Error (in the envelope): invalid_request, duplicate_external_id, insufficient_funds, limit_exceeded, player_excluded */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -1084,6 +1141,108 @@ export interface webhooks {
         patch?: never;
         trace?: never;
     };
+    "deposit.released": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A held deposit was credited: the deposit limits have room again, or a withdrawal needed it (transfer: the part posted; released_transfer: the part still held, if any) */
+        post: operations["on_deposit_released"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "limits.changed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Limits changed: set, lowered, or a raise or removal whose cooling-off ended */
+        post: operations["on_limits_changed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "limits.change_scheduled": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A raise or removal of a limit waits out the tenant's cooling-off (effective_at) */
+        post: operations["on_limits_change_scheduled"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "limit.reached": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A movement used a limit up, or a deposit was held for want of room */
+        post: operations["on_limit_reached"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "exclusion.started": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A time-out or self-exclusion started, or was lengthened */
+        post: operations["on_exclusion_started"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "exclusion.ended": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** An exclusion ended */
+        post: operations["on_exclusion_ended"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export interface components {
     schemas: {
@@ -1166,6 +1325,17 @@ export interface components {
          * @example USDTTRC20
          */
         CurrencyCode: string;
+        /**
+         * CurrencyLimits
+         * @description One currency's limits with their use, the changes waiting, and held_amount: confirmed deposits held (credited as pending) until the deposit limits have room for them
+         */
+        CurrencyLimits: {
+            currency: components["schemas"]["CurrencyCode"];
+            limits: components["schemas"]["LimitUse"][];
+            /** @description Increases and removals waiting out the cooling-off, soonest first */
+            pending_changes: components["schemas"]["LimitChange"][];
+            held_amount: components["schemas"]["Amount"];
+        };
         /** DeliveryStatus */
         DeliveryStatus: "pending" | "delivered" | "failed";
         /** Deposit */
@@ -1267,6 +1437,31 @@ export interface components {
             released_transfer: null;
             deposit: components["schemas"]["Deposit"];
         };
+        /**
+         * DepositReleasedEvent
+         * @description A held deposit was credited: the deposit limits have room again, or a withdrawal needed it (transfer: the part posted; released_transfer: the part still held, if any)
+         */
+        DepositReleasedEvent: {
+            /**
+             * Format: uuid
+             * @description Stable: de-duplicate on it (also sent as X-Event-Id)
+             */
+            id: string;
+            /** @constant */
+            type: "deposit.released";
+            /** Format: date-time */
+            created_at: string;
+            tenant_id: string;
+            wallet: components["schemas"]["AccountSummary"];
+            currency: components["schemas"]["CurrencyCode"];
+            balance: components["schemas"]["Balance"];
+            /** @description Grows with every change of the account: order balance updates by it */
+            account_version: number;
+            transfer: components["schemas"]["Transfer"];
+            /** @description For a partial capture: the part of the hold that went back */
+            released_transfer: components["schemas"]["Transfer"] | null;
+            deposit: null;
+        };
         /** DepositStatus */
         DepositStatus: "pending" | "confirmed" | "dropped";
         /**
@@ -1290,7 +1485,7 @@ export interface components {
          * @description The closed list of error codes (DESIGN 1.1), each with one HTTP status
          * @enum {string}
          */
-        ErrorCode: "invalid_request" | "duplicate_external_id" | "insufficient_funds" | "unauthorized" | "forbidden" | "not_found" | "conflict" | "payload_too_large" | "rate_limited" | "server_error" | "unavailable";
+        ErrorCode: "invalid_request" | "duplicate_external_id" | "insufficient_funds" | "limit_exceeded" | "player_excluded" | "unauthorized" | "forbidden" | "not_found" | "conflict" | "payload_too_large" | "rate_limited" | "server_error" | "unavailable";
         /** EventPayload */
         EventPayload: {
             /**
@@ -1317,7 +1512,68 @@ export interface components {
          * EventType
          * @enum {string}
          */
-        EventType: "deposit.pending" | "deposit.confirmed" | "deposit.dropped" | "transfer.posted" | "bet.placed" | "win.credited" | "rollback.applied" | "hold.placed" | "hold.captured" | "hold.voided" | "hold.expired" | "withdrawal.requested" | "withdrawal.completed" | "withdrawal.failed";
+        EventType: "deposit.pending" | "deposit.confirmed" | "deposit.dropped" | "transfer.posted" | "bet.placed" | "win.credited" | "rollback.applied" | "hold.placed" | "hold.captured" | "hold.voided" | "hold.expired" | "withdrawal.requested" | "withdrawal.completed" | "withdrawal.failed" | "deposit.released" | "limits.changed" | "limits.change_scheduled" | "limit.reached" | "exclusion.started" | "exclusion.ended";
+        /**
+         * Exclusion
+         * @description A time-out or self-exclusion: no bet, hold or transfer to the wallet until it ends
+         */
+        Exclusion: {
+            kind: "timeout" | "self_exclusion";
+            /**
+             * Format: date-time
+             * @description An RFC 3339 time in UTC
+             */
+            started_at: string;
+            /**
+             * Format: date-time
+             * @description An RFC 3339 time in UTC
+             */
+            ends_at: string;
+        };
+        /**
+         * ExclusionEndedEvent
+         * @description An exclusion ended
+         */
+        ExclusionEndedEvent: {
+            /**
+             * Format: uuid
+             * @description Stable: de-duplicate on it (also sent as X-Event-Id)
+             */
+            id: string;
+            /** @constant */
+            type: "exclusion.ended";
+            /** Format: date-time */
+            created_at: string;
+            tenant_id: string;
+            wallet: components["schemas"]["AccountSummary"];
+            currency: components["schemas"]["CurrencyCode"];
+            balance: components["schemas"]["Balance"];
+            /** @description Grows with every change of the account: order balance updates by it */
+            account_version: number;
+            exclusion: components["schemas"]["Exclusion"];
+        };
+        /**
+         * ExclusionStartedEvent
+         * @description A time-out or self-exclusion started, or was lengthened
+         */
+        ExclusionStartedEvent: {
+            /**
+             * Format: uuid
+             * @description Stable: de-duplicate on it (also sent as X-Event-Id)
+             */
+            id: string;
+            /** @constant */
+            type: "exclusion.started";
+            /** Format: date-time */
+            created_at: string;
+            tenant_id: string;
+            wallet: components["schemas"]["AccountSummary"];
+            currency: components["schemas"]["CurrencyCode"];
+            balance: components["schemas"]["Balance"];
+            /** @description Grows with every change of the account: order balance updates by it */
+            account_version: number;
+            exclusion: components["schemas"]["Exclusion"];
+        };
         /** GameAnswer */
         GameAnswer: {
             transaction: components["schemas"]["GameTransaction"];
@@ -1470,6 +1726,111 @@ export interface components {
             released_transfer: null;
             deposit: null;
         };
+        /** LimitChange */
+        LimitChange: {
+            limit: components["schemas"]["LimitKind"];
+            window: components["schemas"]["LimitWindow"];
+            /** @description The new amount; null removes the limit */
+            amount: components["schemas"]["Amount"] | null;
+            /**
+             * Format: date-time
+             * @description An RFC 3339 time in UTC
+             */
+            effective_at: string;
+        };
+        /**
+         * LimitKind
+         * @description What a limit caps: deposits, net loss (stakes minus wins), stakes (wager), or one stake (max_stake)
+         * @enum {string}
+         */
+        LimitKind: "deposit" | "loss" | "wager" | "max_stake";
+        /**
+         * LimitReachedEvent
+         * @description A movement used a limit up, or a deposit was held for want of room
+         */
+        LimitReachedEvent: {
+            /**
+             * Format: uuid
+             * @description Stable: de-duplicate on it (also sent as X-Event-Id)
+             */
+            id: string;
+            /** @constant */
+            type: "limit.reached";
+            /** Format: date-time */
+            created_at: string;
+            tenant_id: string;
+            wallet: components["schemas"]["AccountSummary"];
+            currency: components["schemas"]["CurrencyCode"];
+            balance: components["schemas"]["Balance"];
+            /** @description Grows with every change of the account: order balance updates by it */
+            account_version: number;
+            /** @description The limits used up, with their use */
+            limits: components["schemas"]["LimitUse"][];
+        };
+        /**
+         * LimitsChangedEvent
+         * @description Limits changed: set, lowered, or a raise or removal whose cooling-off ended
+         */
+        LimitsChangedEvent: {
+            /**
+             * Format: uuid
+             * @description Stable: de-duplicate on it (also sent as X-Event-Id)
+             */
+            id: string;
+            /** @constant */
+            type: "limits.changed";
+            /** Format: date-time */
+            created_at: string;
+            tenant_id: string;
+            wallet: components["schemas"]["AccountSummary"];
+            currency: components["schemas"]["CurrencyCode"];
+            balance: components["schemas"]["Balance"];
+            /** @description Grows with every change of the account: order balance updates by it */
+            account_version: number;
+            /** @description The limits changed (amount null: removed), or to change at effective_at */
+            changes: components["schemas"]["LimitChange"][];
+        };
+        /**
+         * LimitsChangeScheduledEvent
+         * @description A raise or removal of a limit waits out the tenant's cooling-off (effective_at)
+         */
+        LimitsChangeScheduledEvent: {
+            /**
+             * Format: uuid
+             * @description Stable: de-duplicate on it (also sent as X-Event-Id)
+             */
+            id: string;
+            /** @constant */
+            type: "limits.change_scheduled";
+            /** Format: date-time */
+            created_at: string;
+            tenant_id: string;
+            wallet: components["schemas"]["AccountSummary"];
+            currency: components["schemas"]["CurrencyCode"];
+            balance: components["schemas"]["Balance"];
+            /** @description Grows with every change of the account: order balance updates by it */
+            account_version: number;
+            /** @description The limits changed (amount null: removed), or to change at effective_at */
+            changes: components["schemas"]["LimitChange"][];
+        };
+        /** LimitUse */
+        LimitUse: {
+            limit: components["schemas"]["LimitKind"];
+            window: components["schemas"]["LimitWindow"];
+            amount: components["schemas"]["Amount"];
+            /** @description Counted in the window now (null for max_stake); net loss may be negative */
+            used: components["schemas"]["Amount"] | null;
+            /** @description amount - used, never below zero (null for max_stake) */
+            remaining: components["schemas"]["Amount"] | null;
+            /** @description When the oldest movement counted leaves the window (null when none is counted, and for max_stake) */
+            resets_at: string | null;
+        };
+        /**
+         * LimitWindow
+         * @description The rolling window a limit counts over: day (the last 24 hours, by the hour), week (7 days) or month (30 days), by UTC day; null for max_stake
+         * @enum {string|null}
+         */
+        LimitWindow: "day" | "week" | "month" | null;
         /** MasterBalances */
         MasterBalances: {
             balances: components["schemas"]["Balance"][];
@@ -1548,10 +1909,15 @@ export interface components {
             balance: components["schemas"]["Balance"];
             /** @description Grows with every change of the account: order balance updates by it */
             account_version: number;
-            transfer: components["schemas"]["Transfer"] | null;
+            transfer?: components["schemas"]["Transfer"] | null;
             /** @description For a partial capture: the part of the hold that went back */
-            released_transfer: components["schemas"]["Transfer"] | null;
-            deposit: components["schemas"]["Deposit"] | null;
+            released_transfer?: components["schemas"]["Transfer"] | null;
+            deposit?: components["schemas"]["Deposit"] | null;
+            /** @description The limits changed (amount null: removed), or to change at effective_at */
+            changes?: components["schemas"]["LimitChange"][];
+            /** @description The limits used up, with their use */
+            limits?: components["schemas"]["LimitUse"][];
+            exclusion?: components["schemas"]["Exclusion"];
         };
         /** SystemWithdrawal */
         SystemWithdrawal: {
@@ -1665,6 +2031,8 @@ export interface components {
             updated: string;
             /** @description The wallet's currencies in the order they were first used */
             balances: components["schemas"]["Balance"][];
+            /** @description The time-out or self-exclusion in force (GET /wallets/{id}/limits/ shows the limits); null when none */
+            exclusion: components["schemas"]["Exclusion"] | null;
         };
         /** WalletBalances */
         WalletBalances: {
@@ -1676,6 +2044,15 @@ export interface components {
          * @description The system-assigned wallet identifier
          */
         WalletId: string;
+        /** WalletLimits */
+        WalletLimits: {
+            wallet_id: components["schemas"]["WalletId"];
+            exclusion: components["schemas"]["Exclusion"] | null;
+            /** @description How long an increase or a removal of a limit waits before it applies (the tenant's setting) */
+            limit_cooling_off_seconds: number;
+            /** @description The currencies with limits, pending changes or held deposits */
+            currencies: components["schemas"]["CurrencyLimits"][];
+        };
         /** WalletListEntry */
         WalletListEntry: {
             /** Format: uuid */
@@ -1911,7 +2288,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Error (in the envelope): invalid_request, duplicate_external_id, insufficient_funds */
+            /** @description Error (in the envelope): invalid_request, duplicate_external_id, insufficient_funds, limit_exceeded, player_excluded */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2096,7 +2473,7 @@ export interface operations {
                     "application/json": components["schemas"]["WalletPage"];
                 };
             };
-            /** @description Error (in the envelope): invalid_request, duplicate_external_id, insufficient_funds */
+            /** @description Error (in the envelope): invalid_request, duplicate_external_id, insufficient_funds, limit_exceeded, player_excluded */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2203,7 +2580,7 @@ export interface operations {
                     "application/json": components["schemas"]["Wallet"];
                 };
             };
-            /** @description Error (in the envelope): invalid_request, duplicate_external_id, insufficient_funds */
+            /** @description Error (in the envelope): invalid_request, duplicate_external_id, insufficient_funds, limit_exceeded, player_excluded */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2300,7 +2677,7 @@ export interface operations {
                     "application/json": components["schemas"]["Wallet"];
                 };
             };
-            /** @description Error (in the envelope): invalid_request, duplicate_external_id, insufficient_funds */
+            /** @description Error (in the envelope): invalid_request, duplicate_external_id, insufficient_funds, limit_exceeded, player_excluded */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2400,7 +2777,7 @@ export interface operations {
                     "application/json": components["schemas"]["DepositList"];
                 };
             };
-            /** @description Error (in the envelope): invalid_request, duplicate_external_id, insufficient_funds */
+            /** @description Error (in the envelope): invalid_request, duplicate_external_id, insufficient_funds, limit_exceeded, player_excluded */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2503,7 +2880,7 @@ export interface operations {
                     "application/json": components["schemas"]["WalletBalances"];
                 };
             };
-            /** @description Error (in the envelope): invalid_request, duplicate_external_id, insufficient_funds */
+            /** @description Error (in the envelope): invalid_request, duplicate_external_id, insufficient_funds, limit_exceeded, player_excluded */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2597,7 +2974,384 @@ export interface operations {
                     "application/json": components["schemas"]["MasterBalances"];
                 };
             };
-            /** @description Error (in the envelope): invalid_request, duplicate_external_id, insufficient_funds */
+            /** @description Error (in the envelope): invalid_request, duplicate_external_id, insufficient_funds, limit_exceeded, player_excluded */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (in the envelope): unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (in the envelope): forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (in the envelope): not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (in the envelope): conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (in the envelope): payload_too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (in the envelope): rate_limited */
+            429: {
+                headers: {
+                    /** @description Seconds until a retry can pass */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (in the envelope): server_error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    putWalletLimits: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes the request safe to retry: the first result is stored with its effect and replayed with Idempotency-Replayed: true. Scoped to the credential's owner, the method, the concrete path with its ids and the parsed body; the same key on another request, or while the first is in flight, is 409 conflict. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                /** @description The wallet's wallet_id or id */
+                id: string;
+                /** @description A currency code of the registry (any case) */
+                currency: string;
+            };
+            cookie?: never;
+        };
+        /** @description The limits to change (at least one); the others stay as they are */
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description A positive decimal string ("100.00"), at most the currency's decimals; null removes the limit. A new limit or a lower one applies at once; a higher one or a removal waits the tenant's cooling-off (pending_changes).
+                     * @example 100.00
+                     * @example null
+                     */
+                    deposit_day?: string | null;
+                    /**
+                     * @description A positive decimal string ("100.00"), at most the currency's decimals; null removes the limit. A new limit or a lower one applies at once; a higher one or a removal waits the tenant's cooling-off (pending_changes).
+                     * @example 100.00
+                     * @example null
+                     */
+                    deposit_week?: string | null;
+                    /**
+                     * @description A positive decimal string ("100.00"), at most the currency's decimals; null removes the limit. A new limit or a lower one applies at once; a higher one or a removal waits the tenant's cooling-off (pending_changes).
+                     * @example 100.00
+                     * @example null
+                     */
+                    deposit_month?: string | null;
+                    /**
+                     * @description A positive decimal string ("100.00"), at most the currency's decimals; null removes the limit. A new limit or a lower one applies at once; a higher one or a removal waits the tenant's cooling-off (pending_changes).
+                     * @example 100.00
+                     * @example null
+                     */
+                    loss_day?: string | null;
+                    /**
+                     * @description A positive decimal string ("100.00"), at most the currency's decimals; null removes the limit. A new limit or a lower one applies at once; a higher one or a removal waits the tenant's cooling-off (pending_changes).
+                     * @example 100.00
+                     * @example null
+                     */
+                    loss_week?: string | null;
+                    /**
+                     * @description A positive decimal string ("100.00"), at most the currency's decimals; null removes the limit. A new limit or a lower one applies at once; a higher one or a removal waits the tenant's cooling-off (pending_changes).
+                     * @example 100.00
+                     * @example null
+                     */
+                    loss_month?: string | null;
+                    /**
+                     * @description A positive decimal string ("100.00"), at most the currency's decimals; null removes the limit. A new limit or a lower one applies at once; a higher one or a removal waits the tenant's cooling-off (pending_changes).
+                     * @example 100.00
+                     * @example null
+                     */
+                    wager_day?: string | null;
+                    /**
+                     * @description A positive decimal string ("100.00"), at most the currency's decimals; null removes the limit. A new limit or a lower one applies at once; a higher one or a removal waits the tenant's cooling-off (pending_changes).
+                     * @example 100.00
+                     * @example null
+                     */
+                    wager_week?: string | null;
+                    /**
+                     * @description A positive decimal string ("100.00"), at most the currency's decimals; null removes the limit. A new limit or a lower one applies at once; a higher one or a removal waits the tenant's cooling-off (pending_changes).
+                     * @example 100.00
+                     * @example null
+                     */
+                    wager_month?: string | null;
+                    /**
+                     * @description A positive decimal string ("100.00"), at most the currency's decimals; null removes the limit. A new limit or a lower one applies at once; a higher one or a removal waits the tenant's cooling-off (pending_changes).
+                     * @example 100.00
+                     * @example null
+                     */
+                    max_stake?: string | null;
+                };
+            };
+        };
+        responses: {
+            /** @description One currency's limits with their use, the changes waiting, and held_amount: confirmed deposits held (credited as pending) until the deposit limits have room for them */
+            200: {
+                headers: {
+                    /** @description true when this is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotency-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CurrencyLimits"];
+                };
+            };
+            /** @description Error (in the envelope): invalid_request, duplicate_external_id, insufficient_funds, limit_exceeded, player_excluded */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (in the envelope): unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (in the envelope): forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (in the envelope): not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (in the envelope): conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (in the envelope): payload_too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (in the envelope): rate_limited */
+            429: {
+                headers: {
+                    /** @description Seconds until a retry can pass */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (in the envelope): server_error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getWalletLimits: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The wallet's wallet_id or id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WalletLimits"];
+                };
+            };
+            /** @description Error (in the envelope): invalid_request, duplicate_external_id, insufficient_funds, limit_exceeded, player_excluded */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (in the envelope): unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (in the envelope): forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (in the envelope): not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (in the envelope): conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (in the envelope): payload_too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (in the envelope): rate_limited */
+            429: {
+                headers: {
+                    /** @description Seconds until a retry can pass */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (in the envelope): server_error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createWalletExclusion: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes the request safe to retry: the first result is stored with its effect and replayed with Idempotency-Replayed: true. Scoped to the credential's owner, the method, the concrete path with its ids and the parsed body; the same key on another request, or while the first is in flight, is 409 conflict. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                /** @description The wallet's wallet_id or id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    kind: "timeout" | "self_exclusion";
+                    /** @description A timeout lasts 1 to 42 days, a self_exclusion 183 to 1826 */
+                    duration_days: number;
+                };
+            };
+        };
+        responses: {
+            /** @description A time-out or self-exclusion: no bet, hold or transfer to the wallet until it ends */
+            201: {
+                headers: {
+                    /** @description true when this is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotency-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Exclusion"];
+                };
+            };
+            /** @description Error (in the envelope): invalid_request, duplicate_external_id, insufficient_funds, limit_exceeded, player_excluded */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2707,7 +3461,7 @@ export interface operations {
                     "application/json": components["schemas"]["TransferAnswer"];
                 };
             };
-            /** @description Error (in the envelope): invalid_request, duplicate_external_id, insufficient_funds */
+            /** @description Error (in the envelope): invalid_request, duplicate_external_id, insufficient_funds, limit_exceeded, player_excluded */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2817,7 +3571,7 @@ export interface operations {
                     "application/json": components["schemas"]["TransferAnswer"];
                 };
             };
-            /** @description Error (in the envelope): invalid_request, duplicate_external_id, insufficient_funds */
+            /** @description Error (in the envelope): invalid_request, duplicate_external_id, insufficient_funds, limit_exceeded, player_excluded */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2929,7 +3683,7 @@ export interface operations {
                     "application/json": components["schemas"]["TransferHistory"];
                 };
             };
-            /** @description Error (in the envelope): invalid_request, duplicate_external_id, insufficient_funds */
+            /** @description Error (in the envelope): invalid_request, duplicate_external_id, insufficient_funds, limit_exceeded, player_excluded */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3044,7 +3798,7 @@ export interface operations {
                     "application/json": components["schemas"]["DepositAnswer"];
                 };
             };
-            /** @description Error (in the envelope): invalid_request, duplicate_external_id, insufficient_funds */
+            /** @description Error (in the envelope): invalid_request, duplicate_external_id, insufficient_funds, limit_exceeded, player_excluded */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3156,7 +3910,7 @@ export interface operations {
                     "application/json": components["schemas"]["GameAnswer"];
                 };
             };
-            /** @description Error (in the envelope): invalid_request, duplicate_external_id, insufficient_funds */
+            /** @description Error (in the envelope): invalid_request, duplicate_external_id, insufficient_funds, limit_exceeded, player_excluded */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3269,7 +4023,7 @@ export interface operations {
                     "application/json": components["schemas"]["GameAnswer"];
                 };
             };
-            /** @description Error (in the envelope): invalid_request, duplicate_external_id, insufficient_funds */
+            /** @description Error (in the envelope): invalid_request, duplicate_external_id, insufficient_funds, limit_exceeded, player_excluded */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3382,7 +4136,7 @@ export interface operations {
                     "application/json": components["schemas"]["GameAnswer"];
                 };
             };
-            /** @description Error (in the envelope): invalid_request, duplicate_external_id, insufficient_funds */
+            /** @description Error (in the envelope): invalid_request, duplicate_external_id, insufficient_funds, limit_exceeded, player_excluded */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3494,7 +4248,7 @@ export interface operations {
                     "application/json": components["schemas"]["HoldAnswer"];
                 };
             };
-            /** @description Error (in the envelope): invalid_request, duplicate_external_id, insufficient_funds */
+            /** @description Error (in the envelope): invalid_request, duplicate_external_id, insufficient_funds, limit_exceeded, player_excluded */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3601,7 +4355,7 @@ export interface operations {
                     "application/json": components["schemas"]["HoldAnswer"];
                 };
             };
-            /** @description Error (in the envelope): invalid_request, duplicate_external_id, insufficient_funds */
+            /** @description Error (in the envelope): invalid_request, duplicate_external_id, insufficient_funds, limit_exceeded, player_excluded */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3702,7 +4456,7 @@ export interface operations {
                     "application/json": components["schemas"]["HoldAnswer"];
                 };
             };
-            /** @description Error (in the envelope): invalid_request, duplicate_external_id, insufficient_funds */
+            /** @description Error (in the envelope): invalid_request, duplicate_external_id, insufficient_funds, limit_exceeded, player_excluded */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3798,7 +4552,7 @@ export interface operations {
                     "application/json": components["schemas"]["HoldLookup"];
                 };
             };
-            /** @description Error (in the envelope): invalid_request, duplicate_external_id, insufficient_funds */
+            /** @description Error (in the envelope): invalid_request, duplicate_external_id, insufficient_funds, limit_exceeded, player_excluded */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3909,7 +4663,7 @@ export interface operations {
                     "application/json": components["schemas"]["WithdrawalAnswer"];
                 };
             };
-            /** @description Error (in the envelope): invalid_request, duplicate_external_id, insufficient_funds */
+            /** @description Error (in the envelope): invalid_request, duplicate_external_id, insufficient_funds, limit_exceeded, player_excluded */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4005,7 +4759,7 @@ export interface operations {
                     "application/json": components["schemas"]["WithdrawalLookup"];
                 };
             };
-            /** @description Error (in the envelope): invalid_request, duplicate_external_id, insufficient_funds */
+            /** @description Error (in the envelope): invalid_request, duplicate_external_id, insufficient_funds, limit_exceeded, player_excluded */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4103,7 +4857,7 @@ export interface operations {
                     "application/json": components["schemas"]["SystemWithdrawalList"];
                 };
             };
-            /** @description Error (in the envelope): invalid_request, duplicate_external_id, insufficient_funds */
+            /** @description Error (in the envelope): invalid_request, duplicate_external_id, insufficient_funds, limit_exceeded, player_excluded */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4211,7 +4965,7 @@ export interface operations {
                     "application/json": components["schemas"]["WithdrawalLookup"];
                 };
             };
-            /** @description Error (in the envelope): invalid_request, duplicate_external_id, insufficient_funds */
+            /** @description Error (in the envelope): invalid_request, duplicate_external_id, insufficient_funds, limit_exceeded, player_excluded */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4328,7 +5082,7 @@ export interface operations {
                     "application/json": components["schemas"]["BatchAnswer"];
                 };
             };
-            /** @description Error (in the envelope): invalid_request, duplicate_external_id, insufficient_funds */
+            /** @description Error (in the envelope): invalid_request, duplicate_external_id, insufficient_funds, limit_exceeded, player_excluded */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4428,7 +5182,7 @@ export interface operations {
                     "text/event-stream": string;
                 };
             };
-            /** @description Error (in the envelope): invalid_request, duplicate_external_id, insufficient_funds */
+            /** @description Error (in the envelope): invalid_request, duplicate_external_id, insufficient_funds, limit_exceeded, player_excluded */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4522,7 +5276,7 @@ export interface operations {
                     "application/json": components["schemas"]["WebhookEndpointList"];
                 };
             };
-            /** @description Error (in the envelope): invalid_request, duplicate_external_id, insufficient_funds */
+            /** @description Error (in the envelope): invalid_request, duplicate_external_id, insufficient_funds, limit_exceeded, player_excluded */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4627,7 +5381,7 @@ export interface operations {
                     "application/json": components["schemas"]["NewWebhookEndpoint"];
                 };
             };
-            /** @description Error (in the envelope): invalid_request, duplicate_external_id, insufficient_funds */
+            /** @description Error (in the envelope): invalid_request, duplicate_external_id, insufficient_funds, limit_exceeded, player_excluded */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4728,7 +5482,7 @@ export interface operations {
                     "application/json": components["schemas"]["WebhookEndpointDeleted"];
                 };
             };
-            /** @description Error (in the envelope): invalid_request, duplicate_external_id, insufficient_funds */
+            /** @description Error (in the envelope): invalid_request, duplicate_external_id, insufficient_funds, limit_exceeded, player_excluded */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4826,7 +5580,7 @@ export interface operations {
                     "application/json": components["schemas"]["WebhookDeliveryList"];
                 };
             };
-            /** @description Error (in the envelope): invalid_request, duplicate_external_id, insufficient_funds */
+            /** @description Error (in the envelope): invalid_request, duplicate_external_id, insufficient_funds, limit_exceeded, player_excluded */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4927,7 +5681,7 @@ export interface operations {
                     "application/json": components["schemas"]["Redelivery"];
                 };
             };
-            /** @description Error (in the envelope): invalid_request, duplicate_external_id, insufficient_funds */
+            /** @description Error (in the envelope): invalid_request, duplicate_external_id, insufficient_funds, limit_exceeded, player_excluded */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5488,6 +6242,222 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["WithdrawalFailedEvent"];
+            };
+        };
+        responses: {
+            /** @description Acknowledged: any 2xx answer ends the delivery */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Anything else (or no answer) is retried with exponential backoff for WEBHOOK_RETRY_HOURS */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    on_deposit_released: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id: de-duplicate on it */
+                "X-Event-Id": string;
+                /** @description The event's type */
+                "X-Event-Type": string;
+                /** @description t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>: compare in constant time, reject a t more than 5 minutes old */
+                "X-Signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DepositReleasedEvent"];
+            };
+        };
+        responses: {
+            /** @description Acknowledged: any 2xx answer ends the delivery */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Anything else (or no answer) is retried with exponential backoff for WEBHOOK_RETRY_HOURS */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    on_limits_changed: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id: de-duplicate on it */
+                "X-Event-Id": string;
+                /** @description The event's type */
+                "X-Event-Type": string;
+                /** @description t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>: compare in constant time, reject a t more than 5 minutes old */
+                "X-Signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LimitsChangedEvent"];
+            };
+        };
+        responses: {
+            /** @description Acknowledged: any 2xx answer ends the delivery */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Anything else (or no answer) is retried with exponential backoff for WEBHOOK_RETRY_HOURS */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    on_limits_change_scheduled: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id: de-duplicate on it */
+                "X-Event-Id": string;
+                /** @description The event's type */
+                "X-Event-Type": string;
+                /** @description t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>: compare in constant time, reject a t more than 5 minutes old */
+                "X-Signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LimitsChangeScheduledEvent"];
+            };
+        };
+        responses: {
+            /** @description Acknowledged: any 2xx answer ends the delivery */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Anything else (or no answer) is retried with exponential backoff for WEBHOOK_RETRY_HOURS */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    on_limit_reached: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id: de-duplicate on it */
+                "X-Event-Id": string;
+                /** @description The event's type */
+                "X-Event-Type": string;
+                /** @description t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>: compare in constant time, reject a t more than 5 minutes old */
+                "X-Signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LimitReachedEvent"];
+            };
+        };
+        responses: {
+            /** @description Acknowledged: any 2xx answer ends the delivery */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Anything else (or no answer) is retried with exponential backoff for WEBHOOK_RETRY_HOURS */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    on_exclusion_started: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id: de-duplicate on it */
+                "X-Event-Id": string;
+                /** @description The event's type */
+                "X-Event-Type": string;
+                /** @description t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>: compare in constant time, reject a t more than 5 minutes old */
+                "X-Signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ExclusionStartedEvent"];
+            };
+        };
+        responses: {
+            /** @description Acknowledged: any 2xx answer ends the delivery */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Anything else (or no answer) is retried with exponential backoff for WEBHOOK_RETRY_HOURS */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    on_exclusion_ended: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id: de-duplicate on it */
+                "X-Event-Id": string;
+                /** @description The event's type */
+                "X-Event-Type": string;
+                /** @description t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>: compare in constant time, reject a t more than 5 minutes old */
+                "X-Signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ExclusionEndedEvent"];
             };
         };
         responses: {

@@ -52,6 +52,11 @@ export interface Config {
    */
   webhookResolveHost?: ResolveHost;
   /**
+   * Not from the environment, for tests only: the time safer-gambling limits count by
+   * (milliseconds since the epoch), so that a test can roll a window without waiting a day.
+   */
+  limitsClock?: () => number;
+  /**
    * Live event streams (GET /wallets/events/), counted per process. STREAMS_PER_TENANT (50): a
    * casino back end needs one stream per consuming process and a few for dashboards, so 50 is
    * generous while keeping one tenant from taking the whole process (20 tenants reach the global

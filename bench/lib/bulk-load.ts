@@ -55,6 +55,8 @@ const openedAccount = (key: AccountKey): AccountRecord => ({
   ...openingFlags(key.ownerKind),
   ...ZERO_COUNTERS,
   version: 0,
+  controls: null,
+  controlsDueAt: null,
 });
 
 /** The deposit's transfer applied by the ledger, each account's version raised as the movement code does. */

@@ -13,10 +13,23 @@ import type {
   Transfer,
   TransferHistory,
   Wallet,
+  WalletLimits,
   WalletPage,
 } from "../../src/wire/schemas.js";
 
-export type { Balance, Deposit, Transfer, Wallet, WalletListEntry, WalletPage } from "../../src/wire/schemas.js";
+export type {
+  Balance,
+  CurrencyLimits,
+  Deposit,
+  Exclusion,
+  LimitChange,
+  LimitUse,
+  Transfer,
+  Wallet,
+  WalletLimits,
+  WalletListEntry,
+  WalletPage,
+} from "../../src/wire/schemas.js";
 
 /** What the dashboard reads of POST /wallets/transfer-history/. */
 export type TransferPage = Pick<TransferHistory, "transfers" | "pagination">;
@@ -66,6 +79,10 @@ export class Api {
   async pendingDeposits(walletId: string): Promise<Deposit[]> {
     const answer = await this.#request<DepositList>("GET", `/wallets/${encodeURIComponent(walletId)}/deposits/?status=pending&limit=100`);
     return answer.deposits;
+  }
+
+  limits(walletId: string): Promise<WalletLimits> {
+    return this.#request("GET", `/wallets/${encodeURIComponent(walletId)}/limits/`);
   }
 
   history(walletId: string, filter: HistoryFilter, limit: number, offset: number): Promise<TransferPage> {

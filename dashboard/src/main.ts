@@ -128,9 +128,10 @@ class Dashboard {
       return;
     }
     // Chain deposits come from outside; every other movement of a player has the master account on its other side.
+    // An event about limits moves nothing: it has no deposit field at all (undefined).
     if (event.deposit === null) this.#master.reloadSoon();
     this.#list.applyBalance(event.wallet.wallet_id, event.balance);
-    if (event.deposit !== null) this.#list.applyDeposit(event.wallet.wallet_id, event.deposit);
+    if (event.deposit) this.#list.applyDeposit(event.wallet.wallet_id, event.deposit);
     if (this.#detail?.walletId === event.wallet.wallet_id) this.#detail.applyEvent(event);
   }
 

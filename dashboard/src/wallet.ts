@@ -1,7 +1,8 @@
-import { type Api, ApiError, type Balance, type Deposit, type Wallet } from "./api.js";
+import { type Api, ApiError, type Balance, type Deposit, type Wallet, type WalletLimits } from "./api.js";
 import { alert, avatar, errorMessage, h, ICONS, icon, shortHash, time, token } from "./dom.js";
 import type { WalletEvent } from "./events.js";
 import { HistoryView } from "./history.js";
+import { limitsCard } from "./limits.js";
 
 /** Events come in bursts (a batch settles many movements); one reload answers the whole burst. */
 const RELOAD_DELAY_MS = 150;
@@ -17,15 +18,18 @@ const BALANCE_FIELDS = [
 interface Snapshot {
   wallet: Wallet;
   deposits: Deposit[];
+  /** The safer-gambling controls, or why they could not be read (the rest of the wallet still shows). */
+  limits: WalletLimits | Error;
 }
 
-/** One wallet: its balances per currency, the deposits still confirming, and its history. */
+/** One wallet: its balances per currency, the deposits still confirming, its limits and exclusion, and its history. */
 export class WalletDetailView {
   readonly element = h("div", { class: "detail" });
   readonly #history: HistoryView;
-  /** The head and balance cards shown; a render replaces them and leaves the history in place. */
+  /** The head, balance and limits cards shown; a render replaces them and leaves the history in place. */
   #head: HTMLElement | undefined;
   #balancesCard: HTMLElement | undefined;
+  #limitsCard: HTMLElement | undefined;
   #snapshot: Snapshot | undefined;
   #generation = 0;
   #reloadTimer: ReturnType<typeof setTimeout> | undefined;
@@ -52,10 +56,11 @@ export class WalletDetailView {
     try {
       // The history loads and renders on its own (its filters reload it alone), and shows its own errors.
       const history = this.#history.load();
+      const limits = this.api.limits(this.walletId).catch((error: unknown) => new Error(errorMessage(error)));
       const [wallet, deposits] = await Promise.all([this.api.wallet(this.walletId), this.api.pendingDeposits(this.walletId)]);
       await history;
       if (generation !== this.#generation) return;
-      this.#snapshot = { wallet, deposits };
+      this.#snapshot = { wallet, deposits, limits: await limits };
       this.#render();
     } catch (error) {
       if (generation !== this.#generation) return;
@@ -118,15 +123,19 @@ export class WalletDetailView {
       h("div", { class: "wallet-head-meta" }, "Created ", time(wallet.created)),
     );
     const balances = this.#balances(snapshot);
-    if (this.#head?.parentNode === this.element && this.#balancesCard?.parentNode === this.element) {
-      // Replacing only these two keeps the history card, and a filter being edited in it, in the page.
-      this.#head.replaceWith(head);
-      this.#balancesCard.replaceWith(balances);
+    const limits = limitsCard(snapshot.limits);
+    const shown = [this.#head, this.#balancesCard, this.#limitsCard];
+    if (shown.every((card) => card?.parentNode === this.element)) {
+      // Replacing only these keeps the history card, and a filter being edited in it, in the page.
+      this.#head?.replaceWith(head);
+      this.#balancesCard?.replaceWith(balances);
+      this.#limitsCard?.replaceWith(limits);
     } else {
-      this.element.replaceChildren(backLink(), head, balances, this.#history.element);
+      this.element.replaceChildren(backLink(), head, balances, limits, this.#history.element);
     }
     this.#head = head;
     this.#balancesCard = balances;
+    this.#limitsCard = limits;
   }
 
   #balances({ wallet, deposits }: Snapshot): HTMLElement {

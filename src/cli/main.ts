@@ -15,8 +15,9 @@ import type { Scope } from "../store/store.js";
 
 const USAGE = `usage: npm run -s cli -- COMMAND [OPTIONS]   (DATABASE_URL names the database)
   tenants create --name NAME                        {tenant_id, api_key, client_id, client_secret}
-  tenants list                                      {tenants: [{tenant_id, name, created_at, unknown_rollback}]}
+  tenants list                                      {tenants: [{tenant_id, name, created_at, unknown_rollback, limit_cooling_off_seconds}]}
   tenants set-policy --tenant TENANT_ID --unknown-rollback succeed|not_found
+  tenants set-limit-cooling-off --tenant TENANT_ID --hours 0..720   {tenant_id, limit_cooling_off_seconds}
   api-keys create --tenant TENANT_ID --scopes read[,write]   {id, api_key}
   api-keys list --tenant TENANT_ID                  {tenant_id, api_keys: [{id, scopes, created_at, revoked_at}]}
   api-keys revoke --id KEY_ID                       {id, revoked: true}
@@ -47,6 +48,7 @@ const COMMANDS: Record<string, Command> = {
         name: tenant.name,
         created_at: tenant.createdAt,
         unknown_rollback: tenant.unknownRollback,
+        limit_cooling_off_seconds: tenant.limitCoolingOffSeconds,
       })),
     });
   },
@@ -80,11 +82,25 @@ const COMMANDS: Record<string, Command> = {
     await operator.setUnknownRollbackPolicy(tenantId, policy);
     return ok({ tenant_id: tenantId, unknown_rollback: policy });
   },
+  // How long a raised or removed safer-gambling limit waits before it applies (24 hours by default).
+  "tenants set-limit-cooling-off": async ({ operator }, { tenant, hours }) => {
+    const tenantId = required(tenant, "--tenant");
+    const text = required(hours, "--hours");
+    if (!/^[0-9]{1,3}$/.test(text) || Number(text) > MAX_COOLING_OFF_HOURS) {
+      throw new AppError("invalid_request", `--hours must be a whole number of hours from 0 to ${MAX_COOLING_OFF_HOURS}`);
+    }
+    const seconds = Number(text) * 3600;
+    await operator.setLimitCoolingOff(tenantId, seconds);
+    return ok({ tenant_id: tenantId, limit_cooling_off_seconds: seconds });
+  },
   verify: async (services) => {
     const report = await services.verify();
     return { output: report, exitCode: report.ok ? 0 : 1 };
   },
 };
+
+/** 30 days: a longer wait would keep a raised limit from ever applying in practice. */
+const MAX_COOLING_OFF_HOURS = 720;
 
 const keyView = (key: { id: string; apiKey: string }) => ({ id: key.id, api_key: key.apiKey });
 
@@ -107,6 +123,7 @@ function parse(argv: string[]) {
         id: { type: "string" },
         client: { type: "string" },
         "unknown-rollback": { type: "string" },
+        hours: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });

@@ -16,6 +16,7 @@ import { eventRoutes } from "./routes/events.js";
 import { gameRoutes } from "./routes/games.js";
 import { healthRoutes } from "./routes/health.js";
 import { holdRoutes } from "./routes/holds.js";
+import { limitRoutes } from "./routes/limits.js";
 import { oauthMetadataRoutes } from "./routes/oauth-metadata.js";
 import { tokenRoutes } from "./routes/token.js";
 import { transferRoutes } from "./routes/transfers.js";
@@ -84,6 +85,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await installOpenApi(app);
   await app.register(tokenRoutes);
   await app.register(walletRoutes);
+  await app.register(limitRoutes);
   await app.register(transferRoutes);
   await app.register(depositRoutes);
   await app.register(gameRoutes);

@@ -19,6 +19,8 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   invalid_request: 400,
   duplicate_external_id: 400,
   insufficient_funds: 400,
+  limit_exceeded: 400,
+  player_excluded: 400,
   unauthorized: 401,
   forbidden: 403,
   not_found: 404,

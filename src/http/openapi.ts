@@ -39,6 +39,7 @@ const SCOPES = {
 
 const TAGS = [
   { name: "Wallets", description: "Player wallets and their balances; the tenant's master account" },
+  { name: "Limits", description: "Safer-gambling limits of a wallet (deposit, loss, wager, stake) and its time-outs and self-exclusions" },
   { name: "Transfers", description: "Moves between a wallet and the master account, and the transfer history" },
   { name: "Deposits", description: "Chain deposits, reported by the chain watcher" },
   { name: "Games", description: "Seamless-wallet calls of game aggregators: bets, wins, rollbacks" },

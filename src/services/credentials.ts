@@ -2,6 +2,7 @@ import * as crypto from "node:crypto";
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
 import { errors as joseErrors, jwtVerify, SignJWT } from "jose";
 import { isUuid } from "../ids.js";
+import { DEFAULT_LIMIT_COOLING_OFF_SECONDS } from "../ledger/limits.js";
 import type { Scope, Store } from "../store/store.js";
 import { AppError } from "./errors.js";
 
@@ -89,7 +90,13 @@ export class CredentialService {
   async createTenant(name: string) {
     const tenantId = randomUUID();
     const createdAt = new Date().toISOString();
-    await this.store.insertTenant({ id: tenantId, name, createdAt, unknownRollback: "succeed" });
+    await this.store.insertTenant({
+      id: tenantId,
+      name,
+      createdAt,
+      unknownRollback: "succeed",
+      limitCoolingOffSeconds: DEFAULT_LIMIT_COOLING_OFF_SECONDS,
+    });
     const key = await this.createApiKey(tenantId, TENANT_SCOPES);
     const clientId = `cl_${randomBytes(12).toString("hex")}`;
     const clientSecret = secret("cs");

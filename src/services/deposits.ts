@@ -3,10 +3,21 @@ import { chainKey, masterKey, walletKey } from "../ledger/account-keys.js";
 import { assert } from "../ledger/assert.js";
 import type { Currency, CurrencyRegistry } from "../ledger/currencies.js";
 import { type DepositStep, depositStep, statusAfter } from "../ledger/deposits.js";
-import type { AccountKey, AccountRecord, DepositRecord, EventType, Store, TransferRecord, WalletLookup, WriteTx } from "../store/store.js";
+import type {
+  AccountKey,
+  AccountRecord,
+  DepositRecord,
+  EventType,
+  Store,
+  TransferRecord,
+  WalletLookup,
+  WalletRecord,
+  WriteTx,
+} from "../store/store.js";
 import { AppError, walletNotFound } from "./errors.js";
 import { recordEvent } from "./events.js";
 import type { Idempotency, Once, Written } from "./idempotency.js";
+import type { LimitService } from "./limits.js";
 import { move, parseMoney, resolvePending } from "./movements.js";
 
 export interface DepositReportRequest {
@@ -36,6 +47,7 @@ export class DepositService {
     private readonly store: Store,
     private readonly currencies: CurrencyRegistry,
     private readonly idempotency: Idempotency,
+    private readonly limits: LimitService,
   ) {}
 
   async report(request: DepositReportRequest, once?: Once): Promise<Written<DepositView>> {
@@ -50,7 +62,7 @@ export class DepositService {
       const existing = await tx.lockDeposit(currency.code, request.txHash);
       if (existing) assertSameDeposit(existing, request.tenantId, wallet?.uuid ?? null, amount);
       const step = depositStep(existing?.status, { final, dropped: request.status === "dropped" });
-      const applied = await this.#applyStep(tx, step, existing, { currency, amount, credit, request, walletUuid: wallet?.uuid ?? null });
+      const applied = await this.#applyStep(tx, step, existing, { currency, amount, credit, request, wallet: wallet ?? null });
       const now = new Date().toISOString();
       const next: DepositRecord = {
         id: existing?.id ?? uuidv7(),
@@ -87,33 +99,28 @@ export class DepositService {
     tx: WriteTx,
     step: DepositStep,
     existing: DepositRecord | undefined,
-    context: { currency: Currency; amount: bigint; credit: AccountKey; request: DepositReportRequest; walletUuid: string | null },
+    context: { currency: Currency; amount: bigint; credit: AccountKey; request: DepositReportRequest; wallet: WalletRecord | null },
   ): Promise<{ transferId: string | null; account?: AccountRecord; transfer?: TransferRecord }> {
-    const { currency, amount, credit, request, walletUuid } = context;
+    const { currency, amount, request, wallet } = context;
     switch (step) {
+      case "credit_posted":
+        if (wallet) {
+          // A wallet's confirmed deposit is never refused: limits and exclusions may hold part of it.
+          const credited = await this.limits.creditDeposit(tx, wallet, currency, amount, request.txHash, undefined);
+          return { transferId: credited.transfer.id, account: credited.account, transfer: credited.transfer };
+        }
+        return this.#credit(tx, "posted", context);
       case "credit_pending":
-      case "credit_posted": {
-        const phase = step === "credit_pending" ? "pending" : "posted";
-        const debit = chainKey(request.tenantId, currency.code);
-        const moved = await move(tx, {
-          tenantId: request.tenantId,
-          currency,
-          debit,
-          credit,
-          amount,
-          phase,
-          transferType: "deposit",
-          walletUuid,
-          reference: request.txHash,
-        });
-        return { transferId: moved.transfer.id, account: moved.credit, transfer: moved.transfer };
-      }
+        return this.#credit(tx, "pending", context);
       case "post_pending":
       case "void_pending": {
         const pending = existing?.transferId ? await tx.findTransfer(existing.transferId) : undefined;
         assert(pending !== undefined, `pending deposit ${existing?.id} has its transfer`);
-        const outcome = step === "post_pending" ? "post" : "void";
-        const resolved = await resolvePending(tx, pending, outcome);
+        if (step === "post_pending" && wallet) {
+          const credited = await this.limits.creditDeposit(tx, wallet, currency, amount, request.txHash, pending);
+          return { transferId: pending.id, account: credited.account, transfer: credited.transfer };
+        }
+        const resolved = await resolvePending(tx, pending, step === "post_pending" ? "post" : "void");
         return { transferId: pending.id, account: resolved.credit, transfer: resolved.resolution };
       }
       case "refuse_drop":
@@ -121,6 +128,26 @@ export class DepositService {
       default:
         return { transferId: existing?.transferId ?? null };
     }
+  }
+
+  async #credit(
+    tx: WriteTx,
+    phase: "pending" | "posted",
+    context: { currency: Currency; amount: bigint; credit: AccountKey; request: DepositReportRequest; wallet: WalletRecord | null },
+  ): Promise<{ transferId: string | null; account?: AccountRecord; transfer?: TransferRecord }> {
+    const { currency, amount, credit, request, wallet } = context;
+    const moved = await move(tx, {
+      tenantId: request.tenantId,
+      currency,
+      debit: chainKey(request.tenantId, currency.code),
+      credit,
+      amount,
+      phase,
+      transferType: "deposit",
+      walletUuid: wallet?.uuid ?? null,
+      reference: request.txHash,
+    });
+    return { transferId: moved.transfer.id, account: moved.credit, transfer: moved.transfer };
   }
 }
 

@@ -6,6 +6,8 @@ export const ERROR_CODES = [
   "invalid_request",
   "duplicate_external_id",
   "insufficient_funds",
+  "limit_exceeded",
+  "player_excluded",
   "unauthorized",
   "forbidden",
   "not_found",

@@ -14,6 +14,7 @@ import type {
 import { AppError, invalidFields, walletNotFound } from "./errors.js";
 import { recordEvent } from "./events.js";
 import { decodeResult, type Idempotency, type Once, type Written } from "./idempotency.js";
+import type { ControlsHook, LimitRules } from "./limit-rules.js";
 import { findCurrency, move, parseMoney, stakeAccounts, walletPrefetch } from "./movements.js";
 import type { GameResult } from "./results.js";
 
@@ -40,6 +41,7 @@ export class GameService {
     private readonly store: Store,
     private readonly currencies: CurrencyRegistry,
     private readonly idempotency: Idempotency,
+    private readonly limits: LimitRules,
   ) {}
 
   bet(request: GameRequest, once?: Once): Promise<Written<GameResult>> {
@@ -77,6 +79,7 @@ export class GameService {
       reference: request.transactionId,
       roundId: request.roundId,
       betTransactionId: request.betTransactionId,
+      controls: this.limits.stake(tx, wallet, amount),
     });
     const tenantId = request.tenantId;
     await recordEvent(tx, this.currencies, { type: "bet.placed", tenantId, wallet, account: moved.debit, transfer: moved.transfer });
@@ -93,7 +96,7 @@ export class GameService {
     let moved: Credited | undefined;
     let account: AccountRecord | null;
     if (amount > 0n) {
-      moved = await this.#creditFromMaster(tx, wallet, request, currency.code, amount, "win");
+      moved = await this.#creditFromMaster(tx, wallet, request, currency.code, amount, "win", this.limits.win(tx, wallet, amount));
       account = moved.account;
     } else {
       // A zero win closes a lost round: recorded, nothing moves.
@@ -111,6 +114,7 @@ export class GameService {
     currencyCode: string,
     amount: bigint,
     kind: "win" | "rollback",
+    controls: ControlsHook,
   ): Promise<Credited> {
     const moved = await move(tx, {
       tenantId: wallet.tenantId,
@@ -124,6 +128,7 @@ export class GameService {
       reference: request.transactionId,
       roundId: request.roundId,
       betTransactionId: request.betTransactionId,
+      controls,
     });
     const type = kind === "win" ? "win.credited" : "rollback.applied";
     await recordEvent(tx, this.currencies, { type, tenantId: wallet.tenantId, wallet, account: moved.credit, transfer: moved.transfer });
@@ -149,7 +154,8 @@ export class GameService {
     let account: AccountRecord | null = null;
     let moved: Credited | undefined;
     if (bet?.status === "completed") {
-      moved = await this.#creditFromMaster(tx, wallet, request, bet.currency, bet.amount, "rollback");
+      const controls = this.limits.rollback(tx, wallet, bet.amount, bet.createdAt);
+      moved = await this.#creditFromMaster(tx, wallet, request, bet.currency, bet.amount, "rollback", controls);
       account = moved.account;
       await tx.saveGameTransaction({ ...bet, status: "rolled_back" });
     } else {

@@ -5,6 +5,7 @@ import type { AccountRecord, HoldRecord, Store, WalletLookup, WriteTx } from "..
 import { AppError, invalidFields, walletNotFound } from "./errors.js";
 import { recordEvent, walletById } from "./events.js";
 import type { Idempotency, Once, Written } from "./idempotency.js";
+import type { LimitRules } from "./limit-rules.js";
 import { move, parseMoney, resolvePending, stakeAccounts } from "./movements.js";
 
 /**
@@ -40,6 +41,7 @@ export class HoldService {
     private readonly store: Store,
     private readonly currencies: CurrencyRegistry,
     private readonly idempotency: Idempotency,
+    private readonly limits: LimitRules,
   ) {}
 
   place(request: PlaceHoldRequest, once?: Once): Promise<Written<HoldResult>> {
@@ -55,6 +57,7 @@ export class HoldService {
         phase: "pending",
         transferType: "hold",
         reference: holdId,
+        controls: this.limits.hold(tx, wallet),
       });
       const now = new Date();
       const hold: HoldRecord = {

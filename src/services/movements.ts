@@ -15,6 +15,7 @@ import type {
   WriteTx,
 } from "../store/store.js";
 import { AppError, invalidFields } from "./errors.js";
+import type { ControlsHook } from "./limit-rules.js";
 
 /**
  * The two primitives every use case moves money with, inside a store transaction: open a
@@ -36,6 +37,8 @@ export interface MoveRequest {
   roundId?: string | undefined;
   /** A win's or rollback's bet (its transaction_id). */
   betTransactionId?: string | undefined;
+  /** The safer-gambling rule of the movement, applied to the wallet's account once it is locked (limit-rules.ts). */
+  controls?: ControlsHook | undefined;
 }
 
 /**
@@ -58,9 +61,17 @@ export interface Moved {
 }
 
 export async function move(tx: WriteTx, request: MoveRequest): Promise<Moved> {
-  const [debit, credit] = await tx.openAccounts([request.debit, request.credit]);
-  assert(debit !== undefined && credit !== undefined, "the store opens every account it is asked for");
-  const applied = applyTransfer(debit, credit, request.amount, request.phase);
+  const [opened, credit] = await tx.openAccounts([request.debit, request.credit]);
+  assert(opened !== undefined && credit !== undefined, "the store opens every account it is asked for");
+  // The rule sees the wallet's side (a stake debits it, anything else credits it) under its lock.
+  const controlled = request.controls && (await request.controls(opened.ownerKind === "wallet" ? opened : credit));
+  const [debit, creditBefore] =
+    controlled === undefined
+      ? [opened, credit]
+      : opened.ownerKind === "wallet"
+        ? [controlled.account, credit]
+        : [opened, controlled.account];
+  const applied = applyTransfer(debit, creditBefore, request.amount, request.phase);
   if (!applied.ok) {
     throw new AppError("insufficient_funds", "Insufficient funds", {
       currency: request.currency.code,
@@ -89,6 +100,7 @@ export async function move(tx: WriteTx, request: MoveRequest): Promise<Moved> {
     ...balanceAfter(debitAfter, creditAfter),
   };
   await tx.insertTransfer(transfer);
+  await controlled?.after?.(debitAfter.ownerKind === "wallet" ? debitAfter : creditAfter);
   return { transfer, debit: debitAfter, credit: creditAfter };
 }
 

@@ -60,6 +60,11 @@ export class OperatorService {
     if (!isUuid(tenantId) || !(await this.store.setUnknownRollbackPolicy(tenantId, policy))) throw tenantNotFound();
   }
 
+  /** How long a raised or removed safer-gambling limit of this tenant's wallets waits before it applies. */
+  async setLimitCoolingOff(tenantId: string, seconds: number): Promise<void> {
+    if (!isUuid(tenantId) || !(await this.store.setLimitCoolingOff(tenantId, seconds))) throw tenantNotFound();
+  }
+
   async #existingTenant(tenantId: string): Promise<void> {
     if (!isUuid(tenantId) || !(await this.store.findTenant(tenantId))) throw tenantNotFound();
   }

@@ -8,6 +8,8 @@ import { EventService } from "./events.js";
 import { GameService } from "./games.js";
 import { HoldService } from "./holds.js";
 import { Idempotency } from "./idempotency.js";
+import { LimitRules } from "./limit-rules.js";
+import { LimitService } from "./limits.js";
 import { OperatorService } from "./operator.js";
 import { SharedRateLimiter } from "./rate-limiter.js";
 import { TransferService } from "./transfers.js";
@@ -37,6 +39,8 @@ export interface Services {
   games: GameService;
   holds: HoldService;
   withdrawals: WithdrawalService;
+  /** Safer-gambling limits and exclusions (set, shown; enforced by each movement's rules). */
+  limits: LimitService;
   batches: BatchService;
   events: EventService;
   webhooks: WebhookService;
@@ -45,8 +49,9 @@ export interface Services {
   /** Request counts shared by every process on the database (rate limiting). */
   rateLimits: SharedRateLimiter;
   /**
-   * Applies what time decides as of `now`: expires pending holds past their timeout and forgets
-   * idempotency keys past their retention. Returns how many holds it expired.
+   * Applies what time decides as of `now`: expires pending holds past their timeout, forgets
+   * idempotency keys past their retention, and settles safer-gambling controls that are due
+   * (scheduled limit changes, ended exclusions, held deposits that fit). Returns how many holds it expired.
    */
   sweep(now: string): Promise<number>;
   /** Recomputes every account from its transfers and checks the ledger's invariants (DESIGN 1.6). */
@@ -68,19 +73,22 @@ export async function createServices(store: Store, config: Config): Promise<Serv
   const currencies = CurrencyRegistry.load(config.currenciesFile);
   const tokenKey = await CredentialService.tokenKey(store, config.tokenSecret);
   const idempotency = new Idempotency(store, config.idempotencyRetentionHours * 3600 * 1000);
-  const transfers = new TransferService(store, currencies, idempotency);
-  const games = new GameService(store, currencies, idempotency);
-  const holds = new HoldService(store, currencies, idempotency);
+  const rules = new LimitRules(currencies, config.limitsClock ?? Date.now);
+  const transfers = new TransferService(store, currencies, idempotency, rules);
+  const games = new GameService(store, currencies, idempotency, rules);
+  const holds = new HoldService(store, currencies, idempotency, rules);
+  const limits = new LimitService(store, currencies, idempotency, rules);
   const credentials = new CredentialService(store, tokenKey, config.tokenTtlSeconds);
   return {
     currencies,
     credentials,
     wallets: new WalletService(store, idempotency, credentials),
     transfers,
-    deposits: new DepositService(store, currencies, idempotency),
+    deposits: new DepositService(store, currencies, idempotency, limits),
+    limits,
     games,
     holds,
-    withdrawals: new WithdrawalService(store, currencies, idempotency),
+    withdrawals: new WithdrawalService(store, currencies, idempotency, limits),
     batches: new BatchService(transfers, games, idempotency, currencies),
     events: new EventService(store, currencies, {
       perTenant: config.streamsPerTenant,
@@ -94,6 +102,7 @@ export async function createServices(store: Store, config: Config): Promise<Serv
     async sweep(now) {
       const expired = await holds.expireDue(now, SWEEP_BATCH);
       await idempotency.forgetExpired(now, SWEEP_BATCH);
+      await limits.sweepDue(now);
       return expired;
     },
     verify: () => verifyLedger(store),

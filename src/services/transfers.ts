@@ -4,6 +4,7 @@ import type { Store, TransferRecord, TransferStatus, TransferType, WalletLookup,
 import { invalidFields, walletNotFound } from "./errors.js";
 import { recordEvent } from "./events.js";
 import type { Idempotency, Once, Written } from "./idempotency.js";
+import type { LimitRules } from "./limit-rules.js";
 import { move, parseMoney, walletPrefetch } from "./movements.js";
 
 export interface TransferRequest {
@@ -32,6 +33,7 @@ export class TransferService {
     private readonly store: Store,
     private readonly currencies: CurrencyRegistry,
     private readonly idempotency: Idempotency,
+    private readonly limits: LimitRules,
   ) {}
 
   transferToUser(request: TransferRequest, once?: Once): Promise<Written<TransferRecord>> {
@@ -63,6 +65,7 @@ export class TransferService {
       transferType,
       walletUuid: wallet.uuid,
       reference: null,
+      controls: transferType === "to_sub" ? this.limits.credit(tx, wallet, amount) : undefined,
     });
     const account = transferType === "to_sub" ? moved.credit : moved.debit;
     await recordEvent(tx, this.currencies, {

@@ -27,6 +27,7 @@ import type {
   Balance,
   BatchMovementResult,
   Deposit,
+  Exclusion,
   GameAnswer,
   Hold,
   NewWebhookEndpoint,
@@ -62,7 +63,17 @@ export function walletSummaryView(wallet: Pick<WalletRecord, "uuid" | "name" | "
   return { id: wallet.uuid, name: wallet.name, external_id: wallet.externalId, wallet_id: wallet.walletId };
 }
 
-export function walletView(currencies: CurrencyRegistry, wallet: WalletRecord, accounts: AccountRecord[]): Wallet {
+/** A wallet with its balances and the exclusion in force (services/limits.ts `exclusionOf`). */
+export function walletView(
+  currencies: CurrencyRegistry,
+  wallet: WalletRecord,
+  accounts: AccountRecord[],
+  exclusion: Exclusion | null,
+): Wallet {
+  return { ...walletFields(currencies, wallet, accounts), exclusion };
+}
+
+function walletFields(currencies: CurrencyRegistry, wallet: WalletRecord, accounts: AccountRecord[]) {
   return {
     ...walletSummaryView(wallet),
     created: wallet.createdAt,
@@ -77,7 +88,7 @@ export function walletView(currencies: CurrencyRegistry, wallet: WalletRecord, a
  * is confirming. The accounts are the ones the list loads anyway: no query per wallet.
  */
 export function walletListEntryView(currencies: CurrencyRegistry, wallet: WalletRecord, accounts: AccountRecord[]): WalletListEntry {
-  return { ...walletView(currencies, wallet, accounts), has_pending_deposits: accounts.some((account) => account.creditsPending > 0n) };
+  return { ...walletFields(currencies, wallet, accounts), has_pending_deposits: accounts.some((account) => account.creditsPending > 0n) };
 }
 
 export function transferView(currencies: CurrencyRegistry, transfer: TransferRecord): Transfer {

@@ -1,11 +1,13 @@
 import { uuidv7 } from "../ids.js";
 import { chainKey, walletKey } from "../ledger/account-keys.js";
+import { balanceOf } from "../ledger/accounts.js";
 import { assert } from "../ledger/assert.js";
 import type { CurrencyRegistry } from "../ledger/currencies.js";
 import type { AccountRecord, Store, WalletLookup, WithdrawalRecord, WithdrawalStatus } from "../store/store.js";
 import { AppError, walletNotFound } from "./errors.js";
 import { recordEvent, walletById } from "./events.js";
 import type { Idempotency, Once, Written } from "./idempotency.js";
+import type { LimitService } from "./limits.js";
 import { move, parseMoney, resolvePending } from "./movements.js";
 
 /**
@@ -35,6 +37,7 @@ export class WithdrawalService {
     private readonly store: Store,
     private readonly currencies: CurrencyRegistry,
     private readonly idempotency: Idempotency,
+    private readonly limits: LimitService,
   ) {}
 
   request(request: WithdrawalRequest, once?: Once): Promise<Written<WithdrawalResult & { account: AccountRecord }>> {
@@ -43,6 +46,9 @@ export class WithdrawalService {
       const wallet = await tx.findWallet(request.tenantId, request.lookup);
       if (!wallet) throw walletNotFound();
       const withdrawalId = uuidv7();
+      // Deposits held for a limit or an exclusion are the player's to withdraw.
+      const [before] = await tx.openAccounts([walletKey(wallet, currency.code)]);
+      if (before) await this.limits.releaseForWithdrawal(tx, wallet, currency, amount, balanceOf(before).available);
       const moved = await move(tx, {
         tenantId: request.tenantId,
         currency,

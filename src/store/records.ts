@@ -24,6 +24,8 @@ export interface TenantRecord {
   createdAt: string;
   /** How a rollback of a bet never seen is answered (the bet is tombstoned either way). */
   unknownRollback: UnknownRollbackPolicy;
+  /** How long a raised or removed safer-gambling limit waits before it applies (24 h unless the operator sets it). */
+  limitCoolingOffSeconds: number;
 }
 
 /**
@@ -178,6 +180,14 @@ export type { AccountKey, OwnerKind };
 export interface AccountRecord extends LedgerAccount, AccountKey {
   /** Grows by one with every change of the account: consumers order balance updates by it. */
   version: number;
+  /**
+   * A wallet account's safer-gambling controls (ledger/limits.ts `encodeControls`): limits,
+   * their use in buckets, held deposits, the wallet's exclusion. Null on every account without
+   * any, so that movements of the others neither read nor write more than before.
+   */
+  controls: string | null;
+  /** When the sweeper next has work on the controls (a scheduled change, an exclusion's end, held deposits); null when none. */
+  controlsDueAt: string | null;
 }
 
 export type EventType =
@@ -194,7 +204,13 @@ export type EventType =
   | "hold.expired"
   | "withdrawal.requested"
   | "withdrawal.completed"
-  | "withdrawal.failed";
+  | "withdrawal.failed"
+  | "deposit.released"
+  | "limits.changed"
+  | "limits.change_scheduled"
+  | "limit.reached"
+  | "exclusion.started"
+  | "exclusion.ended";
 
 /**
  * An outbox entry, written in the transaction of the movement it describes. It keeps what its

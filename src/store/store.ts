@@ -141,6 +141,8 @@ export interface Store {
   insertTenant(tenant: TenantRecord): Promise<void>;
   findTenant(id: string): Promise<TenantRecord | undefined>;
   setUnknownRollbackPolicy(tenantId: string, policy: UnknownRollbackPolicy): Promise<boolean>;
+  /** How long a raised or removed safer-gambling limit waits before it applies; false when there is no such tenant. */
+  setLimitCoolingOff(tenantId: string, seconds: number): Promise<boolean>;
   insertApiKey(key: ApiKeyRecord): Promise<void>;
   findApiKeyByHash(keyHash: string): Promise<ApiKeyRecord | undefined>;
   revokeApiKey(id: string, revokedAt: string): Promise<boolean>;
@@ -171,6 +173,10 @@ export interface Store {
   /** Accounts of the given wallets, in the order they were opened. */
   listWalletAccounts(walletUuids: string[]): Promise<AccountRecord[]>;
   listMasterAccounts(tenantId: string): Promise<AccountRecord[]>;
+  /** The wallet's accounts that have safer-gambling controls, moved or not. */
+  listControlledAccounts(walletUuid: string): Promise<AccountRecord[]>;
+  /** Accounts whose controls the sweeper has work on at `now` (controls_due_at), oldest due first. */
+  listDueControls(now: string, limit: number): Promise<{ tenantId: string; walletUuid: string; currency: string }[]>;
   listTransfers(filter: TransferFilter): Promise<{ transfers: TransferRecord[]; total: number }>;
   findHold(tenantId: string, id: string): Promise<HoldRecord | undefined>;
   findWithdrawal(tenantId: string | null, id: string): Promise<WithdrawalRecord | undefined>;

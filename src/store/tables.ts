@@ -26,6 +26,7 @@ export const TENANTS = table<TenantRecord>("tenants", ["id"], {
   name: ["name", "text"],
   createdAt: ["created_at", "time"],
   unknownRollback: ["unknown_rollback", "text"],
+  limitCoolingOffSeconds: ["limit_cooling_off_seconds", "integer"],
 });
 
 export const API_KEYS = table<ApiKeyRecord>("api_keys", ["id"], {
@@ -74,6 +75,8 @@ export const ACCOUNTS = table<AccountRecord>("accounts", ["id"], {
   creditsPending: ["credits_pending", "amount"],
   debitsPending: ["debits_pending", "amount"],
   version: ["version", "bigint"],
+  controls: ["controls", "text"],
+  controlsDueAt: ["controls_due_at", "time"],
 });
 
 export const TRANSFERS = table<TransferRecord>("transfers", ["id"], {

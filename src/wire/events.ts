@@ -1,6 +1,6 @@
 import { type Static, type TSchema, Type } from "typebox";
 import type { EventType } from "../store/store.js";
-import { Balance, CurrencyCode, Deposit, Transfer, WalletSummary } from "./schemas.js";
+import { Balance, CurrencyCode, Deposit, Exclusion, LimitChange, LimitUse, Transfer, WalletSummary } from "./schemas.js";
 
 /**
  * Balance events: what webhooks POST and what the live stream sends as `data:`. One payload
@@ -17,6 +17,11 @@ interface EventShape {
   deposit: boolean;
   /** Only a partial capture returns part of a hold: `released_transfer`. */
   released: boolean;
+  /**
+   * An event about safer-gambling controls: nothing moved, so it has no transfer,
+   * released_transfer or deposit field, and carries this field instead (CONTROLS_FIELDS).
+   */
+  controls?: keyof typeof CONTROLS_FIELDS;
 }
 
 /** Every event type and what it carries; a Record, so a new EventType must be described here. */
@@ -60,6 +65,43 @@ export const EVENT_SHAPES: Record<EventType, EventShape> = {
     deposit: false,
     released: false,
   },
+  "deposit.released": {
+    summary:
+      "A held deposit was credited: the deposit limits have room again, or a withdrawal needed it (transfer: the part posted; " +
+      "released_transfer: the part still held, if any)",
+    wallet: "wallet",
+    deposit: false,
+    released: true,
+  },
+  "limits.changed": {
+    summary: "Limits changed: set, lowered, or a raise or removal whose cooling-off ended",
+    wallet: "wallet",
+    deposit: false,
+    released: false,
+    controls: "changes",
+  },
+  "limits.change_scheduled": {
+    summary: "A raise or removal of a limit waits out the tenant's cooling-off (effective_at)",
+    wallet: "wallet",
+    deposit: false,
+    released: false,
+    controls: "changes",
+  },
+  "limit.reached": {
+    summary: "A movement used a limit up, or a deposit was held for want of room",
+    wallet: "wallet",
+    deposit: false,
+    released: false,
+    controls: "limits",
+  },
+  "exclusion.started": {
+    summary: "A time-out or self-exclusion started, or was lengthened",
+    wallet: "wallet",
+    deposit: false,
+    released: false,
+    controls: "exclusion",
+  },
+  "exclusion.ended": { summary: "An exclusion ended", wallet: "wallet", deposit: false, released: false, controls: "exclusion" },
 };
 
 export const EVENT_TYPES = Object.keys(EVENT_SHAPES) as EventType[];
@@ -80,13 +122,36 @@ const fields = {
   deposit: Type.Union([Deposit, Type.Null()]),
 };
 
-/** The payload of any event type, as the view builds it. */
+/** What an event about controls carries in place of the movement's fields (services/limit-views.ts `limitEventPayload`). */
+const CONTROLS_FIELDS = {
+  changes: Type.Array(LimitChange, { description: "The limits changed (amount null: removed), or to change at effective_at" }),
+  limits: Type.Array(LimitUse, { description: "The limits used up, with their use" }),
+  exclusion: Exclusion,
+};
+
+/** The fields every event has, movement or not. */
+const { transfer, released_transfer, deposit, ...common } = fields;
+
+/** The payload of any movement's event type, as the view builds it. */
 export const EventPayload = Type.Object(fields, { title: "EventPayload" });
 export type EventPayload = Static<typeof EventPayload>;
 
-/** A live-stream event: the payload with the tenant's sequence number (the SSE id). */
+/**
+ * A live-stream event: the payload with the tenant's sequence number (the SSE id). A movement's
+ * event has transfer, released_transfer and deposit; an event about controls has one of
+ * changes, limits or exclusion instead (EVENT_SHAPES `controls`).
+ */
 export const StreamEvent = Type.Object(
-  { seq: Type.Integer({ minimum: 1, description: "The tenant's event sequence number; resume after it with Last-Event-ID" }), ...fields },
+  {
+    seq: Type.Integer({ minimum: 1, description: "The tenant's event sequence number; resume after it with Last-Event-ID" }),
+    ...common,
+    transfer: Type.Optional(transfer),
+    released_transfer: Type.Optional(released_transfer),
+    deposit: Type.Optional(deposit),
+    changes: Type.Optional(CONTROLS_FIELDS.changes),
+    limits: Type.Optional(CONTROLS_FIELDS.limits),
+    exclusion: Type.Optional(CONTROLS_FIELDS.exclusion),
+  },
   { title: "StreamEvent" },
 );
 export type StreamEvent = Static<typeof StreamEvent>;
@@ -100,6 +165,13 @@ export function eventSchemaName(type: EventType): string {
 /** The payload of one event type, with what that type always carries. */
 function eventSchema(type: EventType): TSchema {
   const shape = EVENT_SHAPES[type];
+  if (shape.controls) {
+    const about = { [shape.controls]: CONTROLS_FIELDS[shape.controls] };
+    return Type.Object(
+      { ...common, type: Type.Literal(type), wallet: WalletSummary, ...about },
+      { title: eventSchemaName(type), description: shape.summary },
+    );
+  }
   return Type.Object(
     {
       ...fields,

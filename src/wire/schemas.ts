@@ -15,6 +15,7 @@ export * from "./schemas/common.js";
 export * from "./schemas/deposits.js";
 export * from "./schemas/games.js";
 export * from "./schemas/holds.js";
+export * from "./schemas/limits.js";
 export * from "./schemas/oauth.js";
 export * from "./schemas/transfers.js";
 export * from "./schemas/wallets.js";

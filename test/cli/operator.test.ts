@@ -3,7 +3,7 @@ import { execFile } from "node:child_process";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
 import { hashSecret } from "../../src/services/credentials.js";
-import { call, startApp, type TestApp } from "../helpers.js";
+import { call, createWallet, startApp, type TestApp } from "../helpers.js";
 
 const run = promisify(execFile);
 
@@ -96,9 +96,10 @@ describe("command line: listings and secret rotation", () => {
       tenants.map((tenant: { tenant_id: string }) => tenant.tenant_id),
       [test.tenant.tenantId, other.tenantId],
     );
-    assert.deepEqual(Object.keys(tenants[1]).sort(), ["created_at", "name", "tenant_id", "unknown_rollback"]);
+    assert.deepEqual(Object.keys(tenants[1]).sort(), ["created_at", "limit_cooling_off_seconds", "name", "tenant_id", "unknown_rollback"]);
     assert.equal(tenants[1].name, "Second Casino");
     assert.equal(tenants[1].unknown_rollback, "succeed");
+    assert.equal(tenants[1].limit_cooling_off_seconds, 86_400);
   });
 
   it("lists a tenant's API keys and clients, revoked keys included, never a secret or its hash", async () => {
@@ -153,5 +154,67 @@ describe("command line: listings and secret rotation", () => {
     const issued = await token(output.client_secret);
     assert.equal(issued.status, 200);
     assert.equal((await call(test.app, "GET", "/wallets/", { token: issued.body.access_token })).status, 200);
+  });
+});
+
+describe("command line: a tenant's limit cooling-off", () => {
+  let test: TestApp;
+
+  before(async () => {
+    test = await startApp();
+  });
+  after(() => test.close());
+
+  const setHours = (tenantId: string, hours: string) =>
+    cli(test.databaseUrl, "tenants", "set-limit-cooling-off", "--tenant", tenantId, "--hours", hours);
+  const listed = async (tenantId: string) => {
+    const { tenants } = json(await cli(test.databaseUrl, "tenants", "list"));
+    return tenants.find((tenant: { tenant_id: string }) => tenant.tenant_id === tenantId).limit_cooling_off_seconds;
+  };
+
+  it("sets how long a raised or removed limit waits, shown by tenants list and applied by the next change", async () => {
+    const other = await test.newTenant("Other Casino");
+    const result = await setHours(test.tenant.tenantId, "0");
+    assert.equal(result.exitCode, 0, result.stdout);
+    assert.deepEqual(json(result), { tenant_id: test.tenant.tenantId, limit_cooling_off_seconds: 0 });
+    assert.equal(await listed(test.tenant.tenantId), 0);
+    assert.equal(await listed(other.tenantId), 86_400, "another tenant keeps its own");
+
+    // With no cooling-off, a raise does not wait: it is due as soon as it is made.
+    const wallet = await createWallet(test, "cooling-off-player");
+    const limits = (body: object) => call(test.app, "PUT", `/wallets/${wallet.wallet_id}/limits/BTC/`, { key: test.tenant.apiKey, body });
+    const show = async () => (await call(test.app, "GET", `/wallets/${wallet.wallet_id}/limits/`, { key: test.tenant.apiKey })).body;
+    assert.equal((await limits({ deposit_week: "1" })).status, 200);
+    const madeAt = Date.now();
+    const raised = await limits({ deposit_week: "2" });
+    assert.equal(raised.status, 200, JSON.stringify(raised.body));
+    for (const change of raised.body.pending_changes)
+      assert.ok(Date.parse(change.effective_at) <= Date.now() && Date.parse(change.effective_at) >= madeAt - 1000);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const applied = await show();
+    assert.deepEqual([applied.currencies[0].limits[0].amount, applied.currencies[0].pending_changes], ["2.00", []]);
+
+    const longest = await setHours(test.tenant.tenantId, "720");
+    assert.deepEqual(json(longest), { tenant_id: test.tenant.tenantId, limit_cooling_off_seconds: 2_592_000 });
+    assert.equal((await show()).limit_cooling_off_seconds, 2_592_000);
+    const waiting = await limits({ deposit_week: "3" });
+    assert.equal(waiting.body.pending_changes.length, 1);
+  });
+
+  it("refuses hours outside 0..720 (exit 2) and an unknown tenant (exit 1), changing nothing", async () => {
+    const before = await listed(test.tenant.tenantId);
+    for (const hours of ["721", "-1", "1.5", "24h", "", "1e2"]) {
+      const result = await setHours(test.tenant.tenantId, hours);
+      assert.equal(result.exitCode, 2, `${hours}: ${result.stdout}`);
+      assert.equal(json(result).error.code, "invalid_request", hours);
+    }
+    const missing = await cli(test.databaseUrl, "tenants", "set-limit-cooling-off", "--tenant", test.tenant.tenantId);
+    assert.equal(missing.exitCode, 2);
+    for (const tenantId of ["00000000-0000-4000-8000-000000000000", "not-a-tenant"]) {
+      const unknown = await setHours(tenantId, "24");
+      assert.equal(unknown.exitCode, 1, unknown.stdout);
+      assert.equal(json(unknown).error.code, "not_found");
+    }
+    assert.equal(await listed(test.tenant.tenantId), before);
   });
 });

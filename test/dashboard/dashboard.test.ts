@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import { existsSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -17,6 +18,7 @@ import { createTestDatabase, type TestDatabase } from "../helpers.js";
  * find a player, read the specification's balances, confirm the pending deposit through the
  * API, and watch the row (and the list's confirming mark) change without a reload. Then the
  * history a casino reconciles by: references, filters by type and day, times with their zone.
+ * Then the safer-gambling controls set through the API: a limit's use, a raise waiting, an exclusion.
  */
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -67,6 +69,30 @@ const ZONE_OFFSET_MS = 5.5 * 3_600_000;
 
 /** Grace Hopper's game round, besides her deposit, a transfer, a hold and a withdrawal. */
 const ROUND = { id: "round-77", bet: "bet-9001", win: "win-9001" };
+
+/**
+ * Alan Turing's safer-gambling controls, set through the HTTP API once the server runs: a daily
+ * loss limit with a bet counted in it, a raise waiting out the cooling-off, and a timeout.
+ */
+const CONTROLS = { externalId: "player-20877", currency: "USDTTRC20", loss: "50.00", bet: "20.00", raised: "80.00", days: 7 };
+
+/** What GET /wallets/{id}/limits/ answers (the part the test reads). */
+interface LimitsAnswer {
+  exclusion: { kind: string; started_at: string; ends_at: string } | null;
+  currencies: {
+    currency: string;
+    limits: {
+      limit: string;
+      window: string | null;
+      amount: string;
+      used: string | null;
+      remaining: string | null;
+      resets_at: string | null;
+    }[];
+    pending_changes: { limit: string; window: string | null; amount: string | null; effective_at: string }[];
+    held_amount: string;
+  }[];
+}
 
 interface Seed {
   tenantId: string;
@@ -129,6 +155,33 @@ async function seed(databaseUrl: string): Promise<Seed> {
   } finally {
     await store.close();
   }
+}
+
+/** One request to the service with the tenant's key (writes with a fresh Idempotency-Key); fails on an unexpected status. */
+async function call<T>(apiKey: string, method: string, path: string, status: number, body?: object): Promise<T> {
+  const headers: Record<string, string> = { "x-api-key": apiKey, accept: "application/json" };
+  if (body !== undefined) Object.assign(headers, { "content-type": "application/json", "idempotency-key": randomUUID() });
+  const response = await fetch(`${BASE_URL}${path}`, { method, headers, body: body === undefined ? null : JSON.stringify(body) });
+  const answer = await response.text();
+  assert.equal(response.status, status, `${method} ${path} answered ${response.status}: ${answer}`);
+  return JSON.parse(answer) as T;
+}
+
+/** Sets CONTROLS through the HTTP API and returns the limits view the API then answers. */
+async function setControls(apiKey: string): Promise<LimitsAnswer> {
+  const { externalId, currency } = CONTROLS;
+  const page = await call<{ accounts: { wallet_id: string }[] }>(apiKey, "GET", `/wallets/?search=${externalId}`, 200);
+  const walletId = page.accounts[0]?.wallet_id;
+  assert.ok(walletId, `${externalId} is listed`);
+  const limitsPath = `/wallets/${walletId}/limits/`;
+  await call(apiKey, "PUT", `${limitsPath}${currency}/`, 200, { loss_day: CONTROLS.loss });
+  // Counted in the loss limit set just before.
+  const bet = { external_id: externalId, transaction_id: "limited-bet", round_id: "limited-round", currency, amount: CONTROLS.bet };
+  await call(apiKey, "POST", "/games/bets/", 200, bet);
+  // A raise waits out the cooling-off: the limit in force stays, the change is pending.
+  await call(apiKey, "PUT", `${limitsPath}${currency}/`, 200, { loss_day: CONTROLS.raised });
+  await call(apiKey, "POST", `/wallets/${walletId}/exclusions/`, 201, { kind: "timeout", duration_days: CONTROLS.days });
+  return call<LimitsAnswer>(apiKey, "GET", limitsPath, 200);
 }
 
 async function waitUntilServing(): Promise<void> {
@@ -212,6 +265,7 @@ describe("wallet dashboard in a browser", { skip, timeout: 60_000 }, () => {
   let server: ChildProcess | undefined;
   let browser: Browser | undefined;
   let seeded: Seed;
+  let controls: LimitsAnswer;
 
   before(async () => {
     if (chromiumMissing) throw new Error(`${CHROMIUM} is missing and CI=true requires the browser test`);
@@ -225,6 +279,7 @@ describe("wallet dashboard in a browser", { skip, timeout: 60_000 }, () => {
       stdio: ["ignore", "ignore", "inherit"],
     });
     await waitUntilServing();
+    controls = await setControls(seeded.apiKey);
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   });
 
@@ -376,6 +431,51 @@ describe("wallet dashboard in a browser", { skip, timeout: 60_000 }, () => {
     await waitForHistory(page, all);
     assert.deepEqual(historyBodies.at(-1), { wallet_id: historyBodies.at(-1)?.wallet_id, limit: 10, offset: 0 });
     await context.close();
+  });
+
+  it("shows a wallet's limits with their use, the change waiting and the exclusion", async () => {
+    assert.ok(browser);
+    const answer = controls.currencies.find((entry) => entry.currency === CONTROLS.currency);
+    assert.ok(answer && controls.exclusion, "the API answers the controls set");
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    page.setDefaultTimeout(WAIT_MS);
+    await page.goto(`${BASE_URL}/dashboard/`);
+    await page.getByLabel("API key").fill(seeded.apiKey);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.locator(".wallet-list a", { hasText: CONTROLS.externalId }).click();
+    await page.getByRole("heading", { name: "Alan Turing" }).waitFor();
+    await page.getByRole("heading", { name: "Safer gambling" }).waitFor();
+
+    const currency = page.locator(`.limits tbody[data-currency="${CONTROLS.currency}"]`);
+    const loss = currency.locator('tr[data-limit="loss"][data-window="day"]:not(.limit-change)');
+    const cell = (field: string) => loss.locator(`td[data-field="${field}"]`);
+    assert.equal((await loss.locator("th").textContent())?.trim(), "Loss per day");
+    assert.equal((await cell("amount").textContent())?.trim(), CONTROLS.loss);
+    assert.equal((await cell("used").textContent())?.trim(), CONTROLS.bet);
+    assert.equal((await cell("remaining").textContent())?.trim(), "30.00");
+    const resetsAt = answer.limits[0]?.resets_at;
+    assert.ok(resetsAt, "a counted bet gives the limit a reset time");
+    assert.equal(await cell("resets_at").locator("time").getAttribute("datetime"), resetsAt);
+    assert.equal((await currency.locator('[data-field="held_amount"]').textContent())?.trim(), "0.00");
+
+    const change = currency.locator('tr.limit-change[data-limit="loss"][data-window="day"]');
+    assert.equal(await change.count(), 1);
+    assert.equal((await change.locator('[data-field="amount"]').textContent())?.trim(), `to ${CONTROLS.raised}`);
+    const effectiveAt = answer.pending_changes[0]?.effective_at;
+    assert.ok(effectiveAt && Date.parse(effectiveAt) > Date.now(), "the raise waits");
+    assert.equal(await change.locator('[data-field="effective_at"] time').getAttribute("datetime"), effectiveAt);
+
+    const exclusion = page.locator('.limits-card .exclusion[data-kind="timeout"]');
+    assert.equal((await exclusion.locator('[data-field="kind"]').textContent())?.trim(), "Timeout");
+    assert.equal(await exclusion.locator('[data-field="ends_at"] time').getAttribute("datetime"), controls.exclusion.ends_at);
+    const days = (Date.parse(controls.exclusion.ends_at) - Date.parse(controls.exclusion.started_at)) / 86_400_000;
+    assert.equal(days, CONTROLS.days);
+
+    // A wallet without controls says so.
+    await page.locator(".wallet-list a", { hasText: "player-10001" }).click();
+    await page.getByRole("heading", { name: "Ada Lovelace" }).waitFor();
+    await page.locator(".limits-card").getByText("No limits or exclusions set.").waitFor();
+    await page.close();
   });
 
   it("fits a phone-width screen", async () => {

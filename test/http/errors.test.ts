@@ -247,6 +247,96 @@ describe("400 insufficient_funds", () => {
   });
 });
 
+describe("400 limit_exceeded", () => {
+  let test: TestApp;
+  let walletId: string;
+
+  before(async () => {
+    test = await startApp();
+    await fundMaster(test, "USDTTRC20", "1000", "fund-limited");
+    walletId = (await createWallet(test, "player-limited")).wallet_id;
+    const set = await call(test.app, "PUT", `/wallets/${walletId}/limits/USDTTRC20/`, {
+      key: test.tenant.apiKey,
+      body: { deposit_day: "100", max_stake: "5" },
+    });
+    assert.equal(set.status, 200, JSON.stringify(set.body));
+  });
+  after(() => test.close());
+
+  const transfer = (amount: string) =>
+    call(test.app, "POST", "/wallets/transfer-to-user/", {
+      key: test.tenant.apiKey,
+      body: { wallet_id: walletId, currency: "USDTTRC20", amount },
+    });
+
+  it("refuses a transfer to the wallet above its deposit limit, naming the limit and its use, and changes nothing", async () => {
+    assert.equal((await transfer("60")).status, 200);
+    const before = (await balances(test, { wallet_id: walletId })).body;
+    const details = assertError(await transfer("40.01"), 400, "limit_exceeded");
+    assert.deepEqual(Object.keys(details), ["currency", "limit", "window", "amount", "used", "remaining", "resets_at"]);
+    assert.deepEqual(
+      { ...details, resets_at: typeof details.resets_at },
+      { currency: "USDTTRC20", limit: "deposit", window: "day", amount: "100.00", used: "60.00", remaining: "40.00", resets_at: "string" },
+    );
+    assert.deepEqual((await balances(test, { wallet_id: walletId })).body, before);
+    assert.equal((await transfer("40")).status, 200, "exactly the room left is fine");
+  });
+
+  it("refuses a stake above max_stake (no window, no use)", async () => {
+    const bet = (amount: string, transaction_id: string) =>
+      call(test.app, "POST", "/games/bets/", {
+        key: test.tenant.apiKey,
+        body: { wallet_id: walletId, currency: "USDTTRC20", amount, transaction_id, round_id: "limited-round" },
+      });
+    const details = assertError(await bet("5.01", "limited-bet-1"), 400, "limit_exceeded");
+    assert.deepEqual(details, {
+      currency: "USDTTRC20",
+      limit: "max_stake",
+      window: null,
+      amount: "5.00",
+      used: null,
+      remaining: null,
+      resets_at: null,
+    });
+    assert.equal((await bet("5", "limited-bet-2")).status, 200);
+  });
+});
+
+describe("400 player_excluded", () => {
+  let test: TestApp;
+
+  before(async () => {
+    test = await startApp();
+  });
+  after(() => test.close());
+
+  it("refuses bets, holds and transfers to an excluded wallet, naming the exclusion; withdrawals still work", async () => {
+    await fundMaster(test, "USDTTRC20", "1000", "fund-excluded");
+    const { wallet_id: walletId } = await createWallet(test, "player-excluded");
+    const key = test.tenant.apiKey;
+    const post = (url: string, body: object) =>
+      call(test.app, "POST", url, { key, body: { wallet_id: walletId, currency: "USDTTRC20", ...body } });
+    assert.equal((await post("/wallets/transfer-to-user/", { amount: "50" })).status, 200);
+    const excluded = await call(test.app, "POST", `/wallets/${walletId}/exclusions/`, {
+      key,
+      body: { kind: "self_exclusion", duration_days: 183 },
+    });
+    assert.equal(excluded.status, 201, JSON.stringify(excluded.body));
+    const before = (await balances(test, { wallet_id: walletId })).body;
+    for (const [url, body] of [
+      ["/games/bets/", { amount: "1", transaction_id: "excluded-bet", round_id: "excluded-round" }],
+      ["/holds/", { amount: "1" }],
+      ["/wallets/transfer-to-user/", { amount: "1" }],
+    ] as const) {
+      const details = assertError(await post(url, body), 400, "player_excluded");
+      assert.deepEqual(details, excluded.body, url);
+    }
+    assert.deepEqual((await balances(test, { wallet_id: walletId })).body, before);
+    const withdrawal = await post("/withdrawals/", { amount: "10", address: "TExcludedPayout1" });
+    assert.equal(withdrawal.status, 201, JSON.stringify(withdrawal.body));
+  });
+});
+
 describe("401 unauthorized", () => {
   let test: TestApp;
   let walletId: string;

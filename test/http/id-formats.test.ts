@@ -52,6 +52,23 @@ const ROUTES: IdRoute[] = [
     unknown: UNKNOWN_WALLETS,
     malformed: MALFORMED_WALLETS,
   },
+  { method: "GET", path: (id) => `/wallets/${id}/limits/`, credential: "tenant", unknown: UNKNOWN_WALLETS, malformed: MALFORMED_WALLETS },
+  {
+    method: "PUT",
+    path: (id) => `/wallets/${id}/limits/USDTTRC20/`,
+    credential: "tenant",
+    body: { loss_day: "5" },
+    unknown: UNKNOWN_WALLETS,
+    malformed: MALFORMED_WALLETS,
+  },
+  {
+    method: "POST",
+    path: (id) => `/wallets/${id}/exclusions/`,
+    credential: "tenant",
+    body: { kind: "timeout", duration_days: 1 },
+    unknown: UNKNOWN_WALLETS,
+    malformed: MALFORMED_WALLETS,
+  },
   { method: "GET", path: (id) => `/holds/${id}/`, credential: "tenant", unknown: UNKNOWN_UUIDS, malformed: MALFORMED_UUIDS },
   {
     method: "POST",
@@ -85,6 +102,9 @@ const ROUTES: IdRoute[] = [
 const SERVICE_CALLS = [
   ["wallets", "get"],
   ["wallets", "deposits"],
+  ["limits", "list"],
+  ["limits", "set"],
+  ["limits", "exclude"],
   ["holds", "get"],
   ["holds", "capture"],
   ["holds", "void"],

@@ -121,7 +121,15 @@ export class RecordingTx extends WriteBehindTx {
     return keys.map((key) => {
       const found = this.db.accounts.get(accountKeyText(key));
       if (found) return found;
-      const zero = { creditsPosted: 0n, debitsPosted: 0n, creditsPending: 0n, debitsPending: 0n, version: 0 };
+      const zero = {
+        creditsPosted: 0n,
+        debitsPosted: 0n,
+        creditsPending: 0n,
+        debitsPending: 0n,
+        version: 0,
+        controls: null,
+        controlsDueAt: null,
+      };
       const opened: AccountRecord = { ...key, id: randomUUID(), ...openingFlags(key.ownerKind), ...zero };
       this.db.accounts.set(accountKeyText(key), opened);
       return opened;

@@ -12,13 +12,15 @@ import { call, createWallet, deposit, fundMaster, startApp, type TestApp } from 
  */
 describe("event payloads match the document's webhooks", () => {
   let test: TestApp;
+  /** The time safer-gambling limits count by: moved below to end an exclusion and a cooling-off. */
+  const clock = { now: Date.now() };
 
   before(async () => {
-    test = await startApp({ sweepIntervalMs: 50 });
+    test = await startApp({ sweepIntervalMs: 50, limitsClock: () => clock.now });
   });
   after(() => test.close());
 
-  it("makes all 14 event types and each payload matches its webhooks schema", async () => {
+  it("makes every event type and each payload matches its webhooks schema", async () => {
     const key = test.tenant.apiKey;
     const post = async (url: string, body: unknown, credential = key) => {
       const answer = await call(test.app, "POST", url, { key: credential, body });
@@ -71,6 +73,29 @@ describe("event payloads match the document's webhooks", () => {
     const failed = await withdraw("TEventFailed1");
     await post(`/system/withdrawals/${failed}/result/`, { status: "failed" }, withdrawalsKey);
 
+    // Safer-gambling controls, on a wallet of their own.
+    const limited = await createWallet(test, "eventful-limited");
+    const putLimits = async (body: unknown) => {
+      const answer = await call(test.app, "PUT", `/wallets/${limited.wallet_id}/limits/${currency}/`, { key, body });
+      assert.equal(answer.status, 200, JSON.stringify(answer.body));
+    };
+    await putLimits({ deposit_day: "30", loss_day: "10" }); // limits.changed
+    await putLimits({ loss_day: "20" }); // limits.change_scheduled
+    await post("/wallets/transfer-to-user/", { wallet_id: limited.wallet_id, currency, amount: "20" }); // 20 of the 30 deposited
+    await post("/games/bets/", {
+      wallet_id: limited.wallet_id,
+      currency,
+      amount: "10",
+      transaction_id: "ev-bet-3",
+      round_id: "ev-round-3",
+    }); // limit.reached
+    const held = await deposit(test, { externalId: "eventful-limited", currency, amount: "50", txHash: "ev-3", confirmations: 19 });
+    assert.equal(held.status, 200, JSON.stringify(held.body)); // 10 credited, 40 held: limit.reached
+    await post(`/wallets/${limited.wallet_id}/exclusions/`, { kind: "timeout", duration_days: 1 }); // exclusion.started
+    // Two days on: the exclusion has ended, the raise applied, and the deposit window has room for 30 of the 40 held.
+    clock.now += 2 * 24 * 3_600_000;
+    await test.services.sweep(new Date(clock.now).toISOString()); // exclusion.ended, limits.changed, deposit.released
+
     // The hold of one second expires by itself (the sweeper runs every 50 ms here).
     const deadline = Date.now() + 5000;
     const read = async () =>
@@ -90,6 +115,9 @@ describe("event payloads match the document's webhooks", () => {
     assert.ok(master, "the master account's deposit has wallet null");
     const capture = payloads.find((payload) => payload.type === "hold.captured");
     assert.equal(capture?.released_transfer?.amount, "20.00");
+    // A held deposit released in part: the part posted, and the part still held (on a new pending transfer).
+    const released = payloads.find((payload) => payload.type === "deposit.released");
+    assert.deepEqual([released?.transfer?.amount, released?.released_transfer?.amount, released?.deposit], ["30.00", "10.00", null]);
   });
 
   it("refuses a payload with a property the document does not name, or a type's missing part", () => {

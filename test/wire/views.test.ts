@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { TSchema } from "typebox";
 import { CurrencyRegistry, DEFAULT_CURRENCIES } from "../../src/ledger/currencies.js";
+import { DAY_MS } from "../../src/ledger/limits.js";
+import { breachView, exclusionView, limitChangeView, limitEventPayload } from "../../src/services/limit-views.js";
 import type { BatchOutcome, GameResult } from "../../src/services/results.js";
 import * as views from "../../src/services/views.js";
 import type {
@@ -15,7 +17,7 @@ import type {
   WebhookEndpointRecord,
   WithdrawalRecord,
 } from "../../src/store/store.js";
-import { EVENT_SCHEMAS, EVENT_TYPES, EventPayload } from "../../src/wire/events.js";
+import { EVENT_SCHEMAS, EVENT_SHAPES, EVENT_TYPES, EventPayload } from "../../src/wire/events.js";
 import * as wire from "../../src/wire/schemas.js";
 import { wireProblem } from "../contract.js";
 
@@ -48,6 +50,8 @@ const account: AccountRecord = {
   debitsPosted: 100_000_000n,
   creditsPending: 100_000_000n,
   debitsPending: 0n,
+  controls: null,
+  controlsDueAt: null,
   tenantId: wallet.tenantId,
   ownerKind: "wallet",
   walletUuid: wallet.uuid,
@@ -211,7 +215,10 @@ const CASES: Record<keyof typeof views, { schema: TSchema; outputs: () => unknow
   walletSummaryView: { schema: wire.WalletSummary, outputs: () => [views.walletSummaryView(wallet)] },
   walletView: {
     schema: wire.Wallet,
-    outputs: () => [views.walletView(currencies, wallet, [account]), views.walletView(currencies, wallet, [])],
+    outputs: () => [
+      views.walletView(currencies, wallet, [account], null),
+      views.walletView(currencies, wallet, [], exclusionView({ kind: "timeout", startedAtMs: 0, endsAtMs: DAY_MS })),
+    ],
   },
   walletListEntryView: {
     schema: wire.WalletListEntry,
@@ -300,9 +307,12 @@ describe("views match their wire schemas exactly", () => {
       String(wireProblem(wire.Balance, { ...balance, frozen_amount: "0.00" })),
       /additionalProperties|must NOT have additional properties/,
     );
-    assert.match(String(wireProblem(wire.Wallet, { ...views.walletView(currencies, wallet, [account]), tier: "gold" })), /additional/);
+    assert.match(
+      String(wireProblem(wire.Wallet, { ...views.walletView(currencies, wallet, [account], null), tier: "gold" })),
+      /additional/,
+    );
     // Nested objects are closed too.
-    const nested = { ...views.walletView(currencies, wallet, [account]) };
+    const nested = { ...views.walletView(currencies, wallet, [account], null) };
     nested.balances = [{ ...balance, frozen_amount: "0.00" } as typeof balance];
     assert.match(String(wireProblem(wire.Wallet, nested)), /additional/);
   });
@@ -319,15 +329,52 @@ describe("views match their wire schemas exactly", () => {
   });
 
   it("builds every event type's payload as the webhooks document names it", () => {
-    assert.equal(EVENT_TYPES.length, 14);
-    for (const type of EVENT_TYPES) {
-      const shapeOf: Partial<ListedEvent> = type.startsWith("deposit.")
-        ? { deposit, depositId: deposit.id, confirmations: 3, requiredConfirmations: 19 }
-        : type === "hold.captured"
-          ? { transfer: captured, pending: pendingHold }
-          : {};
+    assert.equal(EVENT_TYPES.length, 20);
+    for (const type of EVENT_TYPES.filter((type) => !EVENT_SHAPES[type].controls)) {
+      // A held deposit released in part is shown as a capture is: the posted part and the part still held.
+      const shapeOf: Partial<ListedEvent> =
+        type.startsWith("deposit.") && type !== "deposit.released"
+          ? { deposit, depositId: deposit.id, confirmations: 3, requiredConfirmations: 19 }
+          : type === "hold.captured" || type === "deposit.released"
+            ? { transfer: captured, pending: pendingHold }
+            : {};
       const payload = views.eventPayloadView(currencies, listed({ id: uuid(20), type, ...shapeOf }));
       assert.equal(wireProblem(EVENT_SCHEMAS[type], JSON.parse(JSON.stringify(payload))), undefined, type);
+    }
+  });
+
+  it("builds the payload of every event about limits as the webhooks document names it", () => {
+    const decimals = 6;
+    const about = {
+      changes: {
+        changes: [
+          limitChangeView({ name: "loss_day", amount: 100_000_000n, effectiveAtMs: 0 }, decimals),
+          limitChangeView({ name: "max_stake", amount: null, effectiveAtMs: DAY_MS }, decimals),
+        ],
+      },
+      limits: {
+        limits: [
+          breachView(
+            { name: "wager_week", limit: "wager", window: "week", amount: 5_000_000n, used: 5_000_000n, remaining: 0n, resetsAtMs: DAY_MS },
+            decimals,
+          ),
+          breachView(
+            { name: "deposit_day", limit: "deposit", window: "day", amount: 1n, used: 0n, remaining: 1n, resetsAtMs: null },
+            decimals,
+          ),
+        ],
+      },
+      exclusion: { exclusion: exclusionView({ kind: "self_exclusion", startedAtMs: 0, endsAtMs: 183 * DAY_MS }) },
+    };
+    const controlled = EVENT_TYPES.filter((type) => EVENT_SHAPES[type].controls);
+    assert.deepEqual(controlled, ["limits.changed", "limits.change_scheduled", "limit.reached", "exclusion.started", "exclusion.ended"]);
+    for (const type of controlled) {
+      const shape = EVENT_SHAPES[type].controls as keyof typeof about;
+      const payload = JSON.parse(
+        limitEventPayload(currencies, { id: uuid(21), type, createdAt: at, wallet, account, about: about[shape] }),
+      );
+      assert.equal(wireProblem(EVENT_SCHEMAS[type], payload), undefined, type);
+      for (const movementField of ["transfer", "released_transfer", "deposit"]) assert.equal(movementField in payload, false, type);
     }
   });
 

@@ -54,7 +54,8 @@ function createWallet(app: RouteApp): void {
     },
     async (request, reply) => {
       const written = await services.wallets.create(tenantOf(request), request.body.name, request.body.external_id, onceOf(request));
-      return reply.status(201).send(walletView(services.currencies, writtenValue(reply, written), []));
+      // A new wallet has no balance and no exclusion.
+      return reply.status(201).send(walletView(services.currencies, writtenValue(reply, written), [], null));
     },
   );
 }
@@ -108,7 +109,7 @@ function getWallet(app: RouteApp): void {
     },
     async (request) => {
       const { wallet, accounts } = await services.wallets.get(tenantOf(request), pathLookup(request.params.id));
-      return walletView(services.currencies, wallet, accounts);
+      return walletView(services.currencies, wallet, accounts, await services.limits.exclusionOf(wallet.uuid));
     },
   );
 }

@@ -21,6 +21,18 @@ export async function listMasterAccounts(db: Queryable, tenantId: string): Promi
   return (await query(db, { name: "master-accounts", text, values: [tenantId] })).map(ACCOUNTS.fromRow);
 }
 
+export async function listControlledAccounts(db: Queryable, walletUuid: string): Promise<AccountRecord[]> {
+  const text = `SELECT ${ACCOUNT_COLUMNS} FROM accounts a WHERE a.wallet_uuid = $1 AND a.controls IS NOT NULL ORDER BY a.seq`;
+  return (await query(db, { name: "controlled-accounts", text, values: [walletUuid] })).map(ACCOUNTS.fromRow);
+}
+
+export async function listDueControls(db: Queryable, now: string, limit: number) {
+  const text = `SELECT a.tenant_id, a.wallet_uuid, a.currency FROM accounts a
+    WHERE a.controls_due_at IS NOT NULL AND a.controls_due_at <= $1 ORDER BY a.controls_due_at LIMIT $2`;
+  const rows = await query(db, { name: "due-controls", text, values: [now, limit] });
+  return rows.map((row) => ({ tenantId: String(row.tenant_id), walletUuid: String(row.wallet_uuid), currency: String(row.currency) }));
+}
+
 /** `columns` of `rows`, one array per column: the parameters of a SELECT FROM unnest. */
 const columnsOf = <T>(rows: T[], columns: ((row: T) => unknown)[]) => columns.map((column) => rows.map(column));
 
@@ -111,6 +123,6 @@ export const updateAccounts = (accounts: AccountRecord[]): Statement => ({
   values: [JSON.stringify(accounts.map((account) => ACCOUNTS.row(account)))],
 });
 
-const UPDATED_COLUMNS = ["credits_posted", "debits_posted", "credits_pending", "debits_pending", "version"];
+const UPDATED_COLUMNS = ["credits_posted", "debits_posted", "credits_pending", "debits_pending", "version", "controls", "controls_due_at"];
 const UPDATE_ACCOUNTS = `UPDATE accounts a SET ${UPDATED_COLUMNS.map((column) => `${column} = r.${column}`).join(", ")}
   FROM json_to_recordset($1::json) AS r(${ACCOUNTS.postgresTypes}) WHERE a.id = r.id`;

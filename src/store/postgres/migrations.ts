@@ -232,6 +232,14 @@ const MIGRATIONS: readonly string[] = [
   `,
   // Lean rows (issue 13): see lean-migration.ts.
   LEAN_ROWS_MIGRATION,
+  // Safer-gambling controls (issue 14): kept on the wallet's account, which every movement of
+  // it locks; the sweeper finds the accounts it has work on by their due time.
+  `
+  ALTER TABLE accounts ADD COLUMN controls text;
+  ALTER TABLE accounts ADD COLUMN controls_due_at timestamptz;
+  CREATE INDEX accounts_controls_due ON accounts (controls_due_at) WHERE controls_due_at IS NOT NULL;
+  ALTER TABLE tenants ADD COLUMN limit_cooling_off_seconds integer NOT NULL DEFAULT 86400 CHECK (limit_cooling_off_seconds >= 0);
+  `,
 ];
 
 /** How many migrations this build ships: readiness wants at least this many applied. */

@@ -70,6 +70,8 @@ export class PostgresStore implements Store {
   readonly findTenant: Store["findTenant"] = (id) => tenants.findTenant(this.#pool, id);
   readonly setUnknownRollbackPolicy: Store["setUnknownRollbackPolicy"] = (tenantId, policy) =>
     tenants.setUnknownRollbackPolicy(this.#pool, tenantId, policy);
+  readonly setLimitCoolingOff: Store["setLimitCoolingOff"] = (tenantId, seconds) =>
+    tenants.setLimitCoolingOff(this.#pool, tenantId, seconds);
   readonly insertApiKey: Store["insertApiKey"] = (key) => tenants.insertApiKey(this.#pool, key);
   readonly findApiKeyByHash: Store["findApiKeyByHash"] = (keyHash) => tenants.findApiKeyByHash(this.#pool, keyHash);
   readonly revokeApiKey: Store["revokeApiKey"] = (id, revokedAt) => tenants.revokeApiKey(this.#pool, id, revokedAt);
@@ -86,6 +88,9 @@ export class PostgresStore implements Store {
     wallets.listWallets(this.#pool, tenantId, limit, offset, search);
   readonly listWalletAccounts: Store["listWalletAccounts"] = (walletUuids) => accounts.listWalletAccounts(this.#pool, walletUuids);
   readonly listMasterAccounts: Store["listMasterAccounts"] = (tenantId) => accounts.listMasterAccounts(this.#pool, tenantId);
+  readonly listControlledAccounts: Store["listControlledAccounts"] = (walletUuid) =>
+    accounts.listControlledAccounts(this.#pool, walletUuid);
+  readonly listDueControls: Store["listDueControls"] = (now, limit) => accounts.listDueControls(this.#pool, now, limit);
   readonly listDeposits: Store["listDeposits"] = (tenantId, walletUuid, status, limit) =>
     deposits.listDeposits(this.#pool, tenantId, walletUuid, status, limit);
   readonly listTransfers: Store["listTransfers"] = (filter) => transfers.listTransfers(this.#pool, filter);

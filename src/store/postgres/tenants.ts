@@ -19,6 +19,11 @@ export async function setUnknownRollbackPolicy(db: Queryable, tenantId: string, 
   return (await change(db, { name: "set-unknown-rollback", text, values: [tenantId, policy] })) === 1;
 }
 
+export async function setLimitCoolingOff(db: Queryable, tenantId: string, seconds: number): Promise<boolean> {
+  const text = "UPDATE tenants SET limit_cooling_off_seconds = $2 WHERE id = $1";
+  return (await change(db, { name: "set-limit-cooling-off", text, values: [tenantId, seconds] })) === 1;
+}
+
 export async function insertApiKey(db: Queryable, key: ApiKeyRecord): Promise<void> {
   await change(db, { name: "insert-api-key", text: API_KEYS.insertSql("postgres"), values: API_KEYS.values(key) });
 }

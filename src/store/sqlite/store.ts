@@ -70,6 +70,8 @@ export class SqliteStore implements Store {
   readonly findTenant: Store["findTenant"] = async (id) => tenants.findTenant(this.#reader, id);
   readonly setUnknownRollbackPolicy: Store["setUnknownRollbackPolicy"] = (tenantId, policy) =>
     tenants.setUnknownRollbackPolicy(this.#direct, tenantId, policy);
+  readonly setLimitCoolingOff: Store["setLimitCoolingOff"] = (tenantId, seconds) =>
+    tenants.setLimitCoolingOff(this.#direct, tenantId, seconds);
   readonly insertApiKey: Store["insertApiKey"] = (key) => tenants.insertApiKey(this.#direct, key);
   readonly findApiKeyByHash: Store["findApiKeyByHash"] = async (keyHash) => tenants.findApiKeyByHash(this.#reader, keyHash);
   readonly revokeApiKey: Store["revokeApiKey"] = (id, revokedAt) => tenants.revokeApiKey(this.#direct, id, revokedAt);
@@ -86,6 +88,9 @@ export class SqliteStore implements Store {
     wallets.listWallets(this.#reader, tenantId, limit, offset, search);
   readonly listWalletAccounts: Store["listWalletAccounts"] = async (walletUuids) => accounts.listWalletAccounts(this.#reader, walletUuids);
   readonly listMasterAccounts: Store["listMasterAccounts"] = async (tenantId) => accounts.listMasterAccounts(this.#reader, tenantId);
+  readonly listControlledAccounts: Store["listControlledAccounts"] = async (walletUuid) =>
+    accounts.listControlledAccounts(this.#reader, walletUuid);
+  readonly listDueControls: Store["listDueControls"] = async (now, limit) => accounts.listDueControls(this.#reader, now, limit);
   readonly listDeposits: Store["listDeposits"] = async (tenantId, walletUuid, status, limit) =>
     deposits.listDeposits(this.#reader, tenantId, walletUuid, status, limit);
   readonly listTransfers: Store["listTransfers"] = async (filter) => transfers.listTransfers(this.#reader, filter);

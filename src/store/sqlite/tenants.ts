@@ -11,6 +11,10 @@ const updateUnknownRollback = statement<[policy: UnknownRollbackPolicy, tenantId
   "set-unknown-rollback",
   "UPDATE tenants SET unknown_rollback = ? WHERE id = ?",
 );
+const updateLimitCoolingOff = statement<[seconds: number, tenantId: string]>(
+  "set-limit-cooling-off",
+  "UPDATE tenants SET limit_cooling_off_seconds = ? WHERE id = ?",
+);
 const insertApiKeyRow = statement("insert-api-key", API_KEYS.insertSql("sqlite"));
 const selectApiKey = statement<[keyHash: string]>("api-key", "SELECT * FROM api_keys WHERE key_hash = ?");
 const revokeApiKeyRow = statement<[revokedAt: string, id: string]>(
@@ -32,6 +36,9 @@ export const findTenant = (reader: PreparedStatements, id: string) => reader.one
 
 export const setUnknownRollbackPolicy = (direct: Direct, tenantId: string, policy: UnknownRollbackPolicy) =>
   direct((writer) => writer.execute(updateUnknownRollback(policy, tenantId)).rowCount === 1);
+
+export const setLimitCoolingOff = (direct: Direct, tenantId: string, seconds: number) =>
+  direct((writer) => writer.execute(updateLimitCoolingOff(seconds, tenantId)).rowCount === 1);
 
 export const insertApiKey = (direct: Direct, key: ApiKeyRecord) =>
   direct((writer) => void writer.execute(insertApiKeyRow(...API_KEYS.values(key))));

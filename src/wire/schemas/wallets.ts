@@ -1,5 +1,6 @@
 import { type Static, Type } from "typebox";
 import { Amount, CurrencyCode, Timestamp, Uuid, WalletId } from "./common.js";
+import { Exclusion } from "./limits.js";
 
 export const Balance = Type.Object(
   {
@@ -31,12 +32,20 @@ export const WalletSummary = Type.Object(
   { title: "AccountSummary" },
 );
 
+/** What a wallet and a wallet of GET /wallets/ both show. */
+const walletFields = {
+  ...WalletSummary.properties,
+  created: Timestamp,
+  updated: Timestamp,
+  balances: Type.Array(Balance, { description: "The wallet's currencies in the order they were first used" }),
+};
+
 export const Wallet = Type.Object(
   {
-    ...WalletSummary.properties,
-    created: Timestamp,
-    updated: Timestamp,
-    balances: Type.Array(Balance, { description: "The wallet's currencies in the order they were first used" }),
+    ...walletFields,
+    exclusion: Type.Union([Exclusion, Type.Null()], {
+      description: "The time-out or self-exclusion in force (GET /wallets/{id}/limits/ shows the limits); null when none",
+    }),
   },
   { title: "Wallet" },
 );
@@ -44,7 +53,7 @@ export const Wallet = Type.Object(
 /** A wallet as GET /wallets/ lists it: the wallet, and whether a deposit to it is still confirming. */
 export const WalletListEntry = Type.Object(
   {
-    ...Wallet.properties,
+    ...walletFields,
     has_pending_deposits: Type.Boolean({
       description:
         "A deposit to one of the wallet's currencies is still confirming (GET /wallets/{id}/deposits/?status=pending lists them)",
