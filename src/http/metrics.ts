@@ -30,7 +30,11 @@ declare module "fastify" {
 
 type MetricsConfig = Pick<Config, "metricsToken" | "metricsPort" | "metricsHost">;
 
-/** The movement each event type stands for; other events resolve or report movements already counted. */
+/**
+ * The movement each event type stands for; other events resolve or report movements already
+ * counted (deposit.released posts a deposit held when it was confirmed), or are about
+ * safer-gambling controls and move nothing (limits.*, limit.reached, exclusion.*).
+ */
 const MOVEMENT_OF_EVENT: Partial<Record<EventType, string>> = {
   "transfer.posted": "transfer",
   "bet.placed": "bet",
