@@ -1,12 +1,11 @@
 import { Agent, request as httpRequest } from "node:http";
-import { startBareServerInBand, startWalletServerInBand } from "./lib/band-server.js";
 import { runScenario } from "./lib/cleanup.js";
 import { createDatabase } from "./lib/database.js";
 import { type BenchTenant, createTenant, deposit, inParallel, jsonHeaders, request, type VerifyReport, verify } from "./lib/fixtures.js";
 import { machineBusySeconds, round, waitForQuiet } from "./lib/load.js";
 import { type OpenLoopRequest, type OpenLoopResult, openLoop } from "./lib/open-loop.js";
 import { flags, log, machine, markdownTable, positiveInteger, publish, storeKind, verdict } from "./lib/report.js";
-import { commandCpuSeconds, cpuSecondsBetween, type ServerProcess } from "./lib/server.js";
+import { commandCpuSeconds, cpuSecondsBetween, type ServerProcess, startBareServer, startWalletServer } from "./lib/server.js";
 
 /**
  * Latency at fixed arrival rates (issue 13): bets (POST /games/bets/, the call of a game round)
@@ -90,14 +89,14 @@ runScenario(async () => {
   log(`latency on ${store}: setting up a fresh database`);
   const database = await createDatabase(store, "latency");
   const tenant = await createTenant(database.url);
-  const real = await startWalletServerInBand(firstPort, { databaseUrl: database.url, workers });
+  const real = await startWalletServer({ databaseUrl: database.url, workers, firstPort });
   const externalIds = Array.from({ length: wallets }, (_, index) => `latency-player-${index}`);
   await fund(real.url, tenant, externalIds);
 
   const readBody = (index: number) => JSON.stringify({ external_id: externalIds[index % wallets] });
   const answer = await request(real.url, "POST", "/wallets/balances/", tenant.apiKey, JSON.parse(readBody(0)));
   // Port after the wallet server's: freePortInBand skips the ones taken.
-  const bare = await startBareServerInBand(firstPort + 1, answer.text, workers);
+  const bare = await startBareServer(answer.text, workers, undefined, firstPort + 1);
   const bareAnswer = await request(bare.url, "POST", "/wallets/balances/", tenant.apiKey, JSON.parse(readBody(0)));
   if (bareAnswer.text !== answer.text) throw new Error(`bare server answers ${bareAnswer.text}, real answers ${answer.text}`);
   log(`both servers answer ${answer.text.length} bytes: ${answer.text}`);

@@ -1,12 +1,11 @@
 import { Agent } from "node:http";
-import { startWalletServerInBand } from "./lib/band-server.js";
 import { runScenario } from "./lib/cleanup.js";
 import { createDatabase } from "./lib/database.js";
 import { type BenchTenant, createTenant, deposit, inParallel, jsonHeaders, request, type VerifyReport, verify } from "./lib/fixtures.js";
 import { machineBusySeconds, median, round, waitForQuiet } from "./lib/load.js";
 import { type OpenLoopRequest, type OpenLoopResult, openLoop } from "./lib/open-loop.js";
 import { flags, log, machine, markdownTable, positiveInteger, publish, storeKind, verdict } from "./lib/report.js";
-import { commandCpuSeconds, cpuSecondsBetween, type ServerProcess } from "./lib/server.js";
+import { commandCpuSeconds, cpuSecondsBetween, type ServerProcess, startWalletServer } from "./lib/server.js";
 
 /**
  * What safer-gambling limits cost a bet (issue 14 item 6): server CPU per bet on wallets with
@@ -104,7 +103,7 @@ runScenario(async () => {
   log(`limits on ${store}: setting up a fresh database`);
   const database = await createDatabase(store, "limits");
   const tenant = await createTenant(database.url);
-  const server = await startWalletServerInBand(firstPort, { databaseUrl: database.url });
+  const server = await startWalletServer({ databaseUrl: database.url, firstPort });
   const without = await population(server.url, tenant, "without", wallets, false);
   const withLimits = await population(server.url, tenant, "with", wallets, true);
   const ledgerBefore = await verify(database.url);

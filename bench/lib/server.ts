@@ -30,27 +30,31 @@ export interface WalletServerOptions {
   cpuProfileDir?: string | undefined;
   /** More settings for the server (e.g. the stream caps), on top of the benchmark's own. */
   env?: Record<string, string>;
+  /** Listen on the first free port of the band from this one instead of one the kernel picks (see `freePortInBand`). */
+  firstPort?: number | undefined;
 }
 
 export async function startWalletServer(options: WalletServerOptions): Promise<ServerProcess> {
   const profile = options.cpuProfileDir ? ["--cpu-prof", `--cpu-prof-dir=${options.cpuProfileDir}`] : [];
-  return startNodeProcess([...profile, "--import", "tsx", "src/main.ts"], {
+  const env = {
     DATABASE_URL: options.databaseUrl,
     WORKERS: String(options.workers ?? 1),
     LOG_LEVEL: "warn",
     RATE_LIMIT_PER_MINUTE: "100000000",
     ...options.env,
-  });
+  };
+  return startNodeProcess([...profile, "--import", "tsx", "src/main.ts"], env, options.firstPort);
 }
 
 /** The baseline: a minimal Fastify process answering one POST route with a fixed JSON body. */
-export async function startBareServer(body: string, workers = 1, cpuProfileDir?: string): Promise<ServerProcess> {
+export async function startBareServer(body: string, workers = 1, cpuProfileDir?: string, firstPort?: number): Promise<ServerProcess> {
   const profile = cpuProfileDir ? ["--cpu-prof", `--cpu-prof-dir=${cpuProfileDir}`] : [];
-  return startNodeProcess([...profile, "--import", "tsx", "bench/bare-server.ts"], { BARE_BODY: body, WORKERS: String(workers) });
+  const env = { BARE_BODY: body, WORKERS: String(workers) };
+  return startNodeProcess([...profile, "--import", "tsx", "bench/bare-server.ts"], env, firstPort);
 }
 
-async function startNodeProcess(args: string[], env: Record<string, string>): Promise<ServerProcess> {
-  const port = await freePort();
+async function startNodeProcess(args: string[], env: Record<string, string>, firstPort: number | undefined): Promise<ServerProcess> {
+  const port = firstPort === undefined ? await freePort() : await freePortInBand(firstPort);
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env: { ...process.env, ...env, PORT: String(port), HOST },
@@ -123,6 +127,30 @@ export async function waitIdle(server: ServerProcess, limitMs = 60_000): Promise
     if (now - before < 0.02) return;
     before = now;
   }
+}
+
+/** Ports tried from a band's first one, so a port still held by a previous run is skipped. */
+const BAND_SIZE = 100;
+
+/**
+ * The first port from `firstPort` on (within the band) that nothing listens on, nor holds. A port
+ * the kernel hands out (`freePort`) is an ephemeral one, and between the probe that finds it free
+ * and the child that binds it, an outgoing connection of another job (a test suite running at the
+ * same time) can take it: the server then fails with EADDRINUSE. A band below the ephemeral range
+ * that no other job uses cannot collide that way.
+ */
+export async function freePortInBand(firstPort: number): Promise<number> {
+  for (let port = firstPort; port < firstPort + BAND_SIZE; port += 1) if (await canListen(port)) return port;
+  throw new Error(`no free port in ${firstPort}-${firstPort + BAND_SIZE - 1}`);
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.unref();
+    server.once("error", () => resolve(false));
+    server.listen(port, HOST, () => server.close(() => resolve(true)));
+  });
 }
 
 export function freePort(): Promise<number> {
