@@ -31,17 +31,17 @@ async function waitUntilServing(port: number): Promise<void> {
   throw new Error(`server on port ${port} did not start`);
 }
 
-async function post(port: number, path: string, key: string, body: object) {
+// biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON answers.
+async function request(port: number, method: string, path: string, key: string, body?: object): Promise<{ status: number; body: any }> {
   const response = await fetch(`http://127.0.0.1:${port}${path}`, {
-    method: "POST",
-    headers: { "content-type": "application/json", "x-api-key": key },
-    body: JSON.stringify(body),
+    method,
+    headers: { "x-api-key": key, ...(body ? { "content-type": "application/json" } : {}) },
+    ...(body ? { body: JSON.stringify(body) } : {}),
   });
-  return {
-    status: response.status,
-    body: (await response.json()) as { error?: { code: string }; balances?: { available_balance: string }[] },
-  };
+  return { status: response.status, body: await response.json() };
 }
+
+const post = (port: number, path: string, key: string, body: object) => request(port, "POST", path, key, body);
 
 /** `api-keys revoke --id ID` of the command line, in a process of its own; its answer once it has exited. */
 function revokeByCli(databaseUrl: string, id: string): Promise<unknown> {
@@ -66,6 +66,8 @@ describe("several server processes on one database", () => {
   let apiKey = "";
   /** A second key of the tenant, revoked by the command line in one test. */
   let revokedKey = { id: "", apiKey: "" };
+  /** A wallet with a loss limit, in one test. */
+  let limitedWalletId = "";
 
   before(async () => {
     database = await createTestDatabase();
@@ -75,6 +77,7 @@ describe("several server processes on one database", () => {
     apiKey = tenant.apiKey;
     revokedKey = await services.credentials.createApiKey(tenant.tenantId, ["read", "write"]);
     await services.wallets.create(tenant.tenantId, "Shared Player", "shared-player");
+    limitedWalletId = (await services.wallets.create(tenant.tenantId, "Limited Player", "limited-player")).value.walletId;
     await services.deposits.report({
       tenantId: tenant.tenantId,
       lookup: undefined,
@@ -184,6 +187,72 @@ describe("several server processes on one database", () => {
       assert.ok((event?.receivedAt ?? Number.POSITIVE_INFINITY) - sent < boundMs, `arrived after ${(event?.receivedAt ?? 0) - sent} ms`);
     } finally {
       stream.close();
+    }
+  });
+
+  it("lets exactly the bets within a loss limit through when 100 race from two processes, and verifies", async () => {
+    const [first = 0, second = 0] = PORTS;
+    const funded = await request(first, "POST", "/wallets/transfer-to-user/", apiKey, {
+      external_id: "limited-player",
+      currency: "USDTTRC20",
+      amount: "100",
+    });
+    assert.equal(funded.status, 200, JSON.stringify(funded.body));
+    const set = await request(second, "PUT", `/wallets/${limitedWalletId}/limits/USDTTRC20/`, apiKey, { loss_day: "50.00" });
+    assert.equal(set.status, 200, JSON.stringify(set.body));
+    assert.equal(set.body.limits[0]?.used, "0.00");
+
+    const results = await Promise.all(
+      Array.from({ length: 100 }, (_, index) =>
+        request(PORTS[index % PORTS.length] ?? first, "POST", "/games/bets/", apiKey, {
+          external_id: "limited-player",
+          currency: "USDTTRC20",
+          amount: "1.00",
+          transaction_id: `mp-bet-${index}`,
+          round_id: `mp-round-${index}`,
+        }),
+      ),
+    );
+    const outcomes = results.map((result) => (result.status === 200 ? "ok" : `${result.status} ${result.body.error?.code}`));
+    assert.equal(outcomes.filter((outcome) => outcome === "ok").length, 50, JSON.stringify(outcomes));
+    assert.equal(outcomes.filter((outcome) => outcome === "400 limit_exceeded").length, 50, JSON.stringify(outcomes));
+    for (const result of results.filter((each) => each.status === 400)) {
+      assert.deepEqual(
+        { ...result.body.error.details, resets_at: null },
+        { currency: "USDTTRC20", limit: "loss", window: "day", amount: "50.00", used: "50.00", remaining: "0.00", resets_at: null },
+      );
+    }
+    // Each accepted bet saw a balance of its own: 99, 98, ... 50.
+    const seen = results
+      .filter((result) => result.status === 200)
+      .map((result) => Number(result.body.balance.available_balance))
+      .sort((a, b) => a - b);
+    assert.deepEqual(
+      seen,
+      Array.from({ length: 50 }, (_, index) => 50 + index),
+    );
+
+    for (const port of PORTS) {
+      const balance = await request(port, "POST", "/wallets/balances/", apiKey, { external_id: "limited-player" });
+      assert.equal(balance.status, 200);
+      assert.equal(balance.body.balances?.[0]?.available_balance, "50.00");
+      const limits = await request(port, "GET", `/wallets/${limitedWalletId}/limits/`, apiKey);
+      assert.equal(limits.status, 200, JSON.stringify(limits.body));
+      const [row] = limits.body.currencies[0].limits;
+      assert.deepEqual(
+        { ...row, resets_at: null },
+        { limit: "loss", window: "day", amount: "50.00", used: "50.00", remaining: "0.00", resets_at: null },
+      );
+    }
+    const history = await request(first, "POST", "/wallets/transfer-history/", apiKey, { external_id: "limited-player" });
+    assert.equal(history.body.pagination.total, 51, "the transfer in and the 50 bets, nothing of the refused ones");
+
+    const store = await openStore(database.url);
+    try {
+      const report = await verifyLedger(store);
+      assert.equal(report.ok, true, JSON.stringify(report.problems));
+    } finally {
+      await store.close();
     }
   });
 });
