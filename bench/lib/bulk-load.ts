@@ -1,12 +1,12 @@
 import { randomUUID } from "node:crypto";
 import Database from "better-sqlite3";
 import pg from "pg";
-import { type AccountKey, chainKey, openingFlags, walletKey } from "../../src/ledger/account-keys.js";
-import { applyTransfer, ZERO_COUNTERS } from "../../src/ledger/accounts.js";
+import { type AccountKey, chainKey, walletKey } from "../../src/ledger/account-keys.js";
+import { applyTransfer } from "../../src/ledger/accounts.js";
 import { newWalletId } from "../../src/services/wallets.js";
 import { openStore } from "../../src/store/open.js";
 import type { AccountRecord, DepositRecord, TransferRecord, WalletRecord, WriteTx } from "../../src/store/store.js";
-import { ACCOUNTS, DEPOSITS, TRANSFERS, WALLETS } from "../../src/store/tables.js";
+import { ACCOUNTS, DEPOSITS, newAccount, TRANSFERS, WALLETS } from "../../src/store/tables.js";
 import { round } from "./load.js";
 import { log } from "./report.js";
 
@@ -48,16 +48,8 @@ const bulkWallet = (tenantId: string, index: number, now: string): WalletRecord 
   updatedAt: now,
 });
 
-/** An account as a store opens it: zero counters, version 0, the ledger's opening rule. */
-const openedAccount = (key: AccountKey): AccountRecord => ({
-  id: randomUUID(),
-  ...key,
-  ...openingFlags(key.ownerKind),
-  ...ZERO_COUNTERS,
-  version: 0,
-  controls: null,
-  controlsDueAt: null,
-});
+/** An account as a store opens it. */
+const openedAccount = (key: AccountKey): AccountRecord => newAccount(key, randomUUID());
 
 /** The deposit's transfer applied by the ledger, each account's version raised as the movement code does. */
 function credited(chain: AccountRecord, account: AccountRecord): { chain: AccountRecord; account: AccountRecord } {

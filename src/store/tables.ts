@@ -2,6 +2,9 @@
  * One descriptor per table (see table.ts): the only place a stored field is named. Both stores
  * build their statements and decode their rows from these.
  */
+
+import { type AccountKey, openingFlags } from "../ledger/account-keys.js";
+import { ZERO_COUNTERS } from "../ledger/accounts.js";
 import type {
   AccountRecord,
   ApiKeyRecord,
@@ -77,6 +80,20 @@ export const ACCOUNTS = table<AccountRecord>("accounts", ["id"], {
   version: ["version", "bigint"],
   controls: ["controls", "text"],
   controlsDueAt: ["controls_due_at", "time"],
+});
+
+/**
+ * A new account as every store opens one: zero counters, never moved, no controls, and the
+ * flags the ledger opens an account of its owner with.
+ */
+export const newAccount = (key: AccountKey, id: string): AccountRecord => ({
+  ...key,
+  id,
+  ...openingFlags(key.ownerKind),
+  ...ZERO_COUNTERS,
+  version: 0,
+  controls: null,
+  controlsDueAt: null,
 });
 
 export const TRANSFERS = table<TransferRecord>("transfers", ["id"], {

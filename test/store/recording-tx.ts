@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { type AccountKey, accountKeyText, openingFlags } from "../../src/ledger/account-keys.js";
+import { type AccountKey, accountKeyText } from "../../src/ledger/account-keys.js";
 import type {
   AccountRecord,
   DepositRecord,
@@ -15,6 +15,7 @@ import type {
   WithdrawalRecord,
 } from "../../src/store/store.js";
 import type { Table } from "../../src/store/table.js";
+import { newAccount } from "../../src/store/tables.js";
 import { type DeliveryRow, type Statement, type StatementResult, WriteBehindTx } from "../../src/store/write-behind.js";
 
 /**
@@ -121,16 +122,7 @@ export class RecordingTx extends WriteBehindTx {
     return keys.map((key) => {
       const found = this.db.accounts.get(accountKeyText(key));
       if (found) return found;
-      const zero = {
-        creditsPosted: 0n,
-        debitsPosted: 0n,
-        creditsPending: 0n,
-        debitsPending: 0n,
-        version: 0,
-        controls: null,
-        controlsDueAt: null,
-      };
-      const opened: AccountRecord = { ...key, id: randomUUID(), ...openingFlags(key.ownerKind), ...zero };
+      const opened = newAccount(key, randomUUID());
       this.db.accounts.set(accountKeyText(key), opened);
       return opened;
     });

@@ -1,4 +1,4 @@
-import { type AccountKey, openingFlags } from "../../ledger/account-keys.js";
+import type { AccountKey } from "../../ledger/account-keys.js";
 import { assert } from "../../ledger/assert.js";
 import type { AccountRecord } from "../store.js";
 import { ACCOUNTS } from "../tables.js";
@@ -53,20 +53,6 @@ const selectByKey = statement<[tenantId: string, ownerKind: string, walletUuidOr
 export const selectAccountByKey = (key: AccountKey) => selectByKey(key.tenantId, key.ownerKind, key.walletUuid ?? "", key.currency);
 
 export const selectAccountById = statement<[id: string]>("account-by-id", `SELECT ${ACCOUNT_COLUMNS} FROM accounts a WHERE a.id = ?`);
-
-/** A new account: zero counters, never moved, and the flags the ledger opens an account of its owner with. */
-export const newAccount = (key: AccountKey, id: string): AccountRecord => ({
-  ...key,
-  id,
-  ...openingFlags(key.ownerKind),
-  creditsPosted: 0n,
-  debitsPosted: 0n,
-  creditsPending: 0n,
-  debitsPending: 0n,
-  version: 0,
-  controls: null,
-  controlsDueAt: null,
-});
 
 export const insertAccount = statement("insert-account", ACCOUNTS.insertSql("sqlite"));
 

@@ -10,13 +10,14 @@ import {
   GAME_TRANSACTIONS,
   HOLDS,
   IDEMPOTENCY_KEYS,
+  newAccount,
   TRANSFERS,
   WALLETS,
   WEBHOOK_ENDPOINTS,
   WITHDRAWALS,
 } from "../tables.js";
 import { type Statement, type StatementResult, WriteBehindTx } from "../write-behind.js";
-import { insertAccount, newAccount, selectAccountById, selectAccountByKey, updateAccount } from "./accounts.js";
+import { insertAccount, selectAccountById, selectAccountByKey, updateAccount } from "./accounts.js";
 import { selectDeposit, upsertDeposit } from "./deposits.js";
 import { selectEventCounter, upsertEventCounter } from "./events.js";
 import { selectGameTransaction, upsertGameTransaction } from "./games.js";
