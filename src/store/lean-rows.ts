@@ -7,7 +7,7 @@
 import { assert } from "../ledger/assert.js";
 import type { GameTransactionRecord, GameTransactionRow, ListedEvent } from "./records.js";
 import { type Row, sqliteUuidText, table } from "./table.js";
-import { DEPOSITS, EVENTS, GAME_TRANSACTIONS, TRANSFERS, WALLETS } from "./tables.js";
+import { DEPOSITS, EVENTS, GAME_TRANSACTION_COLUMNS, GAME_TRANSACTIONS, TRANSFERS, WALLETS } from "./tables.js";
 
 type Dialect = "sqlite" | "postgres";
 
@@ -95,21 +95,8 @@ export function gamesLockSql(dialect: Dialect): string {
 
 /** A row of `gamesLockSql`, decoded as the columns of a game transaction's row and the transfer that keeps it. */
 const LOCKED_GAME = table<GameTransactionRow & { transferId: string | null }>("(locked game)", [], {
-  tenantId: ["tenant_id", "uuid"],
-  transactionId: ["transaction_id", "text"],
-  kind: ["kind", "text"],
-  status: ["status", "text"],
-  walletUuid: ["wallet_uuid", "uuid"],
-  currency: ["currency", "text"],
-  amount: ["amount", "amount"],
-  roundId: ["round_id", "text"],
-  referenceId: ["reference_id", "text"],
-  createdAt: ["created_at", "time"],
+  ...GAME_TRANSACTION_COLUMNS,
   transferId: ["transfer_id", "uuid"],
-  balanceAmount: ["balance_amount", "amount"],
-  balancePending: ["balance_pending", "amount"],
-  betNotFound: ["bet_not_found", "flag"],
-  result: ["result", "text"],
 });
 
 export function gameFromRow(row: Row): GameTransactionRecord {

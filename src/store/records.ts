@@ -67,22 +67,10 @@ export interface BalanceSnapshot {
 }
 
 /** The row of a game transaction that moved nothing (a zero win, a rollback with nothing to roll back, a tombstone), or of one written before issue 13. */
-export interface GameTransactionRow {
-  tenantId: string;
-  transactionId: string;
-  kind: GameKind;
-  status: GameStatus;
-  walletUuid: string;
-  currency: string;
-  amount: bigint;
-  roundId: string;
-  referenceId: string | null;
-  createdAt: string;
+export interface GameTransactionRow extends Omit<GameTransactionRecord, "transferId" | "balance"> {
   /** The balance answered (null: the account had never been opened, or a tombstone). */
   balanceAmount: bigint | null;
   balancePending: bigint | null;
-  betNotFound: boolean;
-  result: string | null;
 }
 
 export interface HoldRecord {

@@ -22,7 +22,7 @@ import type {
   WebhookEndpointRecord,
   WithdrawalRecord,
 } from "./store.js";
-import { table } from "./table.js";
+import { type ColumnSpec, table } from "./table.js";
 
 export const TENANTS = table<TenantRecord>("tenants", ["id"], {
   id: ["id", "uuid"],
@@ -132,7 +132,8 @@ export const DEPOSITS = table<DepositRecord>("deposits", ["id"], {
 });
 
 /** Game transactions that moved nothing, and those written before issue 13: the others are kept by their transfer. */
-export const GAME_TRANSACTIONS = table<GameTransactionRow>("game_transactions", ["tenant_id", "transaction_id"], {
+/** The columns of a game transaction's row; `store/lean-rows.ts` reads them, and its transfer's id, from transfers too. */
+export const GAME_TRANSACTION_COLUMNS: ColumnSpec<GameTransactionRow> = {
   tenantId: ["tenant_id", "uuid"],
   transactionId: ["transaction_id", "text"],
   kind: ["kind", "text"],
@@ -147,7 +148,9 @@ export const GAME_TRANSACTIONS = table<GameTransactionRow>("game_transactions", 
   balancePending: ["balance_pending", "amount"],
   betNotFound: ["bet_not_found", "flag"],
   result: ["result", "text"],
-});
+};
+
+export const GAME_TRANSACTIONS = table<GameTransactionRow>("game_transactions", ["tenant_id", "transaction_id"], GAME_TRANSACTION_COLUMNS);
 
 export const HOLDS = table<HoldRecord>("holds", ["id"], {
   id: ["id", "uuid"],
