@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { assert } from "./assert.js";
 
 /**
  * The currency registry: each code with its network, decimals and the confirmations a deposit
@@ -41,6 +42,13 @@ export class CurrencyRegistry {
   /** Looks a code up case-insensitively (DESIGN 1.2); undefined when unknown. */
   find(code: string): Currency | undefined {
     return this.#byCode.get(code.toUpperCase());
+  }
+
+  /** A currency the ledger already holds (a balance, a transfer, a deposit, a limit): one missing is a broken invariant. */
+  held(code: string): Currency {
+    const currency = this.find(code);
+    assert(currency !== undefined, `currency ${code} held by the ledger is in the registry`);
+    return currency;
   }
 
   list(): Currency[] {

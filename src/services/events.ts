@@ -53,16 +53,10 @@ export async function recordEvent(tx: WriteTx, currencies: CurrencyRegistry, inp
     createdAt: transfer ? null : createdAt,
     depositId: deposit?.id ?? null,
     confirmations: deposit?.confirmations ?? null,
-    requiredConfirmations: deposit ? requiredConfirmations(currencies, deposit.currency) : null,
+    requiredConfirmations: deposit ? currencies.held(deposit.currency).requiredConfirmations : null,
     payload: null,
   };
   await tx.appendEvent(event, createdAt);
-}
-
-function requiredConfirmations(currencies: CurrencyRegistry, code: string): number {
-  const currency = currencies.find(code);
-  assert(currency !== undefined, `currency ${code} of a deposit is in the registry`);
-  return currency.requiredConfirmations;
 }
 
 /** The wallet a record belongs to, read inside the transaction (holds and withdrawals keep its id). */

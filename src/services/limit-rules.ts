@@ -132,12 +132,12 @@ export class LimitRules {
     changes: ScheduledChange[],
     nowMs: number,
   ): Promise<void> {
-    const decimals = this.#decimals(account.currency);
+    const decimals = this.currencies.held(account.currency).decimals;
     await this.event(tx, type, wallet, account, nowMs, { changes: changes.map((change) => limitChangeView(change, decimals)) });
   }
 
   async limitReached(tx: WriteTx, wallet: WalletRecord, account: AccountRecord, reached: Breach[]): Promise<void> {
-    const decimals = this.#decimals(account.currency);
+    const decimals = this.currencies.held(account.currency).decimals;
     await this.event(tx, "limit.reached", wallet, account, this.clock(), { limits: reached.map((breach) => breachView(breach, decimals)) });
   }
 
@@ -184,14 +184,8 @@ export class LimitRules {
   #exceeded(currency: string, breach: Breach): AppError {
     return new AppError("limit_exceeded", `The ${breach.name.replace("_", " ")} limit would be exceeded`, {
       currency,
-      ...breachView(breach, this.#decimals(currency)),
+      ...breachView(breach, this.currencies.held(currency).decimals),
     });
-  }
-
-  #decimals(code: string): number {
-    const currency = this.currencies.find(code);
-    if (!currency) throw new AppError("invalid_request", `Unknown currency: ${code}`);
-    return currency.decimals;
   }
 }
 

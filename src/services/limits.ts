@@ -23,8 +23,7 @@ import type { AccountRecord, PrefetchRequest, Store, TransferRecord, WalletLooku
 import { AppError, invalidFields, walletNotFound } from "./errors.js";
 import { recordEvent } from "./events.js";
 import type { Idempotency, Once, Written } from "./idempotency.js";
-import type { LimitRules } from "./limit-rules.js";
-import { withControls } from "./limit-rules.js";
+import { type LimitRules, withControls } from "./limit-rules.js";
 import { currencyLimitsView, exclusionView } from "./limit-views.js";
 import { findCurrency, move, resolvePending } from "./movements.js";
 
@@ -114,7 +113,7 @@ export class LimitService {
       currencies: controlled
         .filter(({ controls }) => Object.keys(controls.limits).length > 0 || controls.scheduled.length > 0 || controls.held.length > 0)
         .map(({ account, controls }) =>
-          currencyLimitsView(account.currency, decimalsOf(this.currencies, account.currency), controls, nowMs),
+          currencyLimitsView(account.currency, this.currencies.held(account.currency).decimals, controls, nowMs),
         ),
     };
   }
@@ -216,7 +215,7 @@ export class LimitService {
     let controls = start;
     if (reason === "room" && isExcluded(controls.exclusion, nowMs)) return controls;
     let budget = reason === "room" ? depositRoom(controls, nowMs) : reason.withdrawal;
-    const currency = findCurrency(this.currencies, currencyCode);
+    const currency = this.currencies.held(currencyCode);
     while (controls.held.length > 0 && (budget === null || budget > 0n)) {
       const [held, ...rest] = controls.held as [{ transferId: string; amount: bigint }, ...{ transferId: string; amount: bigint }[]];
       const pending = await tx.findTransfer(held.transferId);
@@ -369,10 +368,4 @@ function parseChanges(limits: Partial<Record<LimitName, string | null>>, currenc
   }
   if (Object.keys(changes).length === 0) throw invalidFields("No limit to change", { body: "names no limit" });
   return changes;
-}
-
-function decimalsOf(currencies: CurrencyRegistry, code: string): number {
-  const currency = currencies.find(code);
-  assert(currency !== undefined, `currency ${code} of an account is in the registry`);
-  return currency.decimals;
 }

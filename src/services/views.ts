@@ -42,14 +42,8 @@ import type {
 } from "../wire/schemas.js";
 import { answeredBalance, type BatchOutcome, type GameResult } from "./results.js";
 
-function decimalsOf(currencies: CurrencyRegistry, code: string): number {
-  const currency = currencies.find(code);
-  assert(currency !== undefined, `currency ${code} of a balance is in the registry`);
-  return currency.decimals;
-}
-
 export function balanceView(currencies: CurrencyRegistry, account: AccountBalanceRecord): Balance {
-  const decimals = decimalsOf(currencies, account.currency);
+  const decimals = currencies.held(account.currency).decimals;
   const balance = balanceOf(account);
   return {
     currency: account.currency,
@@ -97,7 +91,7 @@ export function transferView(currencies: CurrencyRegistry, transfer: TransferRec
     id: transfer.id,
     transfer_type: transfer.transferType,
     currency: transfer.currency,
-    amount: formatAmount(transfer.amount, decimalsOf(currencies, transfer.currency)),
+    amount: formatAmount(transfer.amount, currencies.held(transfer.currency).decimals),
     status: transfer.status,
     created_at: transfer.createdAt,
     ...referencesOf(transfer),
@@ -119,7 +113,7 @@ function referencesOf(transfer: TransferRecord) {
 
 /** A balance object for a currency the wallet has never used: all zero. */
 export function emptyBalanceView(currencies: CurrencyRegistry, currency: string): Balance {
-  const zero = formatAmount(0n, decimalsOf(currencies, currency));
+  const zero = formatAmount(0n, currencies.held(currency).decimals);
   return { currency, amount: zero, pending_amount: zero, available_balance: zero };
 }
 
@@ -134,7 +128,7 @@ export function gameView(currencies: CurrencyRegistry, result: GameResult): Game
       round_id: transaction.roundId,
       bet_transaction_id: transaction.referenceId,
       currency: currency || null,
-      amount: currency ? formatAmount(transaction.amount, decimalsOf(currencies, currency)) : "0.00",
+      amount: currency ? formatAmount(transaction.amount, currencies.held(currency).decimals) : "0.00",
       status: transaction.status,
       created_at: transaction.createdAt,
     },
@@ -144,7 +138,7 @@ export function gameView(currencies: CurrencyRegistry, result: GameResult): Game
 
 /** A balance object from the two numbers a snapshot keeps: the available balance is their difference. */
 export function snapshotView(currencies: CurrencyRegistry, currency: string, balance: BalanceSnapshot): Balance {
-  const decimals = decimalsOf(currencies, currency);
+  const decimals = currencies.held(currency).decimals;
   return {
     currency,
     amount: formatAmount(balance.amount, decimals),
@@ -154,7 +148,7 @@ export function snapshotView(currencies: CurrencyRegistry, currency: string, bal
 }
 
 export function holdView(currencies: CurrencyRegistry, hold: HoldRecord): Hold {
-  const decimals = decimalsOf(currencies, hold.currency);
+  const decimals = currencies.held(hold.currency).decimals;
   return {
     id: hold.id,
     status: hold.status,
@@ -173,7 +167,7 @@ export function withdrawalView(currencies: CurrencyRegistry, withdrawal: Withdra
     id: withdrawal.id,
     status: withdrawal.status,
     currency: withdrawal.currency,
-    amount: formatAmount(withdrawal.amount, decimalsOf(currencies, withdrawal.currency)),
+    amount: formatAmount(withdrawal.amount, currencies.held(withdrawal.currency).decimals),
     address: withdrawal.address,
     tx_hash: withdrawal.txHash,
     created_at: withdrawal.createdAt,
@@ -187,8 +181,7 @@ export function depositView(
   deposit: DepositRecord,
   atEvent?: { status: DepositRecord["status"]; confirmations: number; requiredConfirmations: number },
 ): Deposit {
-  const currency = currencies.find(deposit.currency);
-  assert(currency !== undefined, `currency ${deposit.currency} of a deposit is in the registry`);
+  const currency = currencies.held(deposit.currency);
   return {
     id: deposit.id,
     status: atEvent?.status ?? deposit.status,
