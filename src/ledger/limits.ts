@@ -314,7 +314,8 @@ export type LimitChanges = Partial<Record<LimitName, bigint | null>>;
 /**
  * Applies a request to change limits: a new limit or a lower one applies at once (and cancels a
  * pending raise of it); a higher one or a removal waits `coolingOffMs` (replacing a pending
- * change of the same limit); asking for what is in force cancels a pending change.
+ * change of the same limit), or applies at once when there is no cooling-off; asking for what
+ * is in force cancels a pending change.
  */
 export function changeLimits(
   controls: Controls,
@@ -334,8 +335,10 @@ export function changeLimits(
     const current = limits[name];
     pending = pending.filter((change) => change.name !== name);
     if (wanted === current || (wanted === null && current === undefined)) continue;
-    if (wanted !== null && (current === undefined || wanted < current)) {
-      limits[name] = wanted;
+    const tightens = wanted !== null && (current === undefined || wanted < current);
+    if (tightens || coolingOffMs === 0) {
+      if (wanted === null) delete limits[name];
+      else limits[name] = wanted;
       immediate.push(name);
     } else {
       const change = { name, amount: wanted ?? null, effectiveAtMs: nowMs + coolingOffMs };

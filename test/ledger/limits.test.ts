@@ -503,10 +503,12 @@ describe("limits: changes and cooling-off", () => {
     assert.equal(settle(second.controls, nowMs + HOUR_MS + coolingOffMs).controls.limits.deposit_week, 200n);
   });
 
-  it("a zero cooling-off schedules at now, applied by the next settle at the same instant", () => {
-    const changed = changeLimits(withLimits({ wager_month: 10n }), { wager_month: 20n }, nowMs, 0);
-    assert.deepStrictEqual(changed.scheduled, [{ name: "wager_month", amount: 20n, effectiveAtMs: nowMs }]);
-    assert.equal(settle(changed.controls, nowMs).controls.limits.wager_month, 20n);
+  it("a zero cooling-off applies a raise and a removal at once, with nothing pending", () => {
+    const changed = changeLimits(withLimits({ wager_month: 10n, loss_day: 5n }), { wager_month: 20n, loss_day: null }, nowMs, 0);
+    assert.deepStrictEqual(changed.scheduled, []);
+    assert.deepStrictEqual(changed.controls.scheduled, []);
+    assert.deepStrictEqual(changed.immediate.sort(), ["loss_day", "wager_month"]);
+    assert.deepStrictEqual(changed.controls.limits, { wager_month: 20n });
   });
 
   it("refuses a limit that is not positive and a negative cooling-off", () => {
@@ -548,13 +550,15 @@ describe("limits: changes and cooling-off", () => {
           const changed = changeLimits(controls, changes, nowMs, coolingOffMs);
           for (const [name, wanted] of Object.entries(changes) as [LimitName, bigint | null][]) {
             last.set(name, { atMs: nowMs, wanted, before: before[name] });
-            const tightening = loose(wanted) < loose(before[name]);
-            assert.equal(changed.immediate.includes(name), tightening);
+            // With no cooling-off a loosening applies at once too.
+            const loosening = loose(wanted) > loose(before[name]);
+            const atOnce = loose(wanted) < loose(before[name]) || (loosening && coolingOffMs === 0);
+            assert.equal(changed.immediate.includes(name), atOnce);
             assert.equal(
               changed.scheduled.some((change) => change.name === name),
-              loose(wanted) > loose(before[name]),
+              loosening && coolingOffMs > 0,
             );
-            assert.equal(changed.controls.limits[name], tightening ? (wanted ?? undefined) : before[name]);
+            assert.equal(changed.controls.limits[name], atOnce ? (wanted ?? undefined) : before[name]);
           }
           const names = changed.controls.scheduled.map((change) => change.name);
           assert.equal(new Set(names).size, names.length, "at most one pending change per limit");
