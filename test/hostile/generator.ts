@@ -1,4 +1,5 @@
 import { createHmac } from "node:crypto";
+import { LIMIT_NAMES } from "../../src/ledger/limits.js";
 
 /**
  * A deterministic, seeded generator of hostile HTTP requests over every route of the README's
@@ -278,6 +279,8 @@ interface RouteSpec {
   queryIntegers?: Record<string, [number, number | undefined]>;
   /** Body fields that are integers, and their valid range (added when the template lacks them). */
   bodyIntegers?: Record<string, [number, number]>;
+  /** Body fields where null is a valid value (a limit's removal), so no wrong type. */
+  nullableFields?: readonly string[];
   /** Names other tenants' credentials would not find (a resource or a wallet of this tenant). */
   namesResource: boolean;
   stream?: boolean;
@@ -366,6 +369,51 @@ export const ROUTES: RouteSpec[] = [
     param: walletParam,
     queryIntegers: { limit: [1, 100] },
     template: (_fx, rng) => ({ query: optional(rng, { status: rng.pick(["pending", "confirmed", "dropped"]), limit: "10" }) }),
+  },
+  {
+    route: "PUT /wallets/{id}/limits/{currency}/",
+    method: "PUT",
+    // The fixture's currency: the generator's `{id}` is the wallet, the currency stays valid.
+    pattern: "/wallets/{id}/limits/USDTTRC20/",
+    credential: "tenant",
+    scopes: ["write"],
+    takesBody: true,
+    mutating: true,
+    idempotent: true,
+    namesResource: true,
+    param: walletParam,
+    nullableFields: LIMIT_NAMES,
+    // Generous limits, so that a request that wrongly went through would show in the snapshot
+    // (the limits view) without refusing the other routes' valid requests.
+    template: (_fx, rng) => ({
+      body: { loss_day: rng.pick(["100000", "250000.5"]), ...optional(rng, { max_stake: "50000", deposit_week: null }) },
+    }),
+  },
+  {
+    route: "GET /wallets/{id}/limits/",
+    method: "GET",
+    pattern: "/wallets/{id}/limits/",
+    credential: "tenant",
+    scopes: ["read"],
+    takesBody: false,
+    mutating: false,
+    namesResource: true,
+    param: walletParam,
+    template: () => ({}),
+  },
+  {
+    route: "POST /wallets/{id}/exclusions/",
+    method: "POST",
+    pattern: "/wallets/{id}/exclusions/",
+    credential: "tenant",
+    scopes: ["write"],
+    takesBody: true,
+    mutating: true,
+    idempotent: true,
+    namesResource: true,
+    param: walletParam,
+    bodyIntegers: { duration_days: [1, 42] },
+    template: (_fx, rng) => ({ body: { kind: "timeout", duration_days: rng.pick([1, 7, 42]) } }),
   },
   {
     route: "POST /wallets/balances/",
@@ -1138,7 +1186,7 @@ const types: Mutator = (spec, fx, rng, n) => {
         else if (integerRange) value = rng.pick(badIntegers(integerRange));
         else if (typeof current === "boolean") value = rng.pick(BAD_BOOLEANS);
         else if (Array.isArray(current)) value = rng.pick(BAD_ARRAYS);
-        else value = rng.pick(BAD_IDS);
+        else value = rng.pick(spec.nullableFields?.includes(name) ? BAD_IDS.filter((bad) => bad !== null) : BAD_IDS);
         draft.body = setAt(draft.body, path, value);
         return finish(draft, "types", `${pathName(path)} = ${describe(value)}`, spec.route === "POST /o/token/" ? undefined : 400);
       });

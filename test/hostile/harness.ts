@@ -296,6 +296,7 @@ export async function takeSnapshot(context: HostileContext): Promise<Snapshot> {
     snapshot[`balances ${wallet.externalId}`] = await read("POST", "/wallets/balances/", { wallet_id: wallet.walletId });
     snapshot[`history ${wallet.externalId}`] = await read("POST", "/wallets/transfer-history/", { wallet_id: wallet.walletId, limit: 100 });
     snapshot[`deposits ${wallet.externalId}`] = await read("GET", `/wallets/${wallet.walletId}/deposits/?limit=100`);
+    snapshot[`limits ${wallet.externalId}`] = await read("GET", `/wallets/${wallet.walletId}/limits/`);
   }
   snapshot["master balances"] = await read("GET", "/master/balances/");
   for (const id of [...fixture.pendingHoldIds, ...fixture.settledHoldIds]) snapshot[`hold ${id}`] = await read("GET", `/holds/${id}/`);
