@@ -58,7 +58,8 @@ describe("the OpenAPI document", () => {
     for (const spec of ROUTES) {
       const found = contract.operation(spec.method, spec.pattern.replaceAll("{id}", "x"));
       assert.ok(found, `${spec.route} is missing`);
-      assert.equal(found.template, spec.pattern, spec.route);
+      // The document's template is the route as the README names it (a pattern may fill in more than `{id}`).
+      assert.equal(found.template, spec.route.slice(spec.method.length + 1), spec.route);
       const operation = found.operation as Doc;
       const expected =
         spec.credential === "client"
