@@ -329,19 +329,21 @@ describe("bearer token tampering", () => {
 describe("token expiry in real time", () => {
   let test: TestApp;
 
+  // JWT times are whole seconds (iat is the issuing second, exp = iat + TTL), so a token lives
+  // between TTL - 1 and TTL seconds: with 1 s it could expire before its first use (seen in CI).
   before(async () => {
-    test = await startApp({ tokenTtlSeconds: 1 });
+    test = await startApp({ tokenTtlSeconds: 2 });
   });
   after(() => test.close());
 
-  it("a token with a 1 s lifetime works at once and is refused after it expires", async () => {
+  it("a token with a 2 s lifetime works at once and is refused after it expires", async () => {
     const response = await requestToken(
       test,
       form({ grant_type: "client_credentials", client_id: test.tenant.clientId, client_secret: test.tenant.clientSecret }),
     );
-    const token = assertToken(response, "read write", 1);
+    const token = assertToken(response, "read write", 2);
     assert.equal((await call(test.app, "GET", "/wallets/", { token })).status, 200);
-    await new Promise((resolve) => setTimeout(resolve, 2100));
+    await new Promise((resolve) => setTimeout(resolve, 3100));
     assertUnauthorized(await call(test.app, "GET", "/wallets/", { token }));
   });
 });
